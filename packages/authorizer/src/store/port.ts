@@ -1,0 +1,75 @@
+import type { Account, Balances, LedgerEntry, MerchantRule, TransactionRecord } from '../domain/types.js';
+
+export interface StoreCallOptions {
+  /** Abandons the call when it fires (request deadline). A write abandoned this way is rolled back. */
+  signal?: AbortSignal;
+}
+
+/** A commit: the new balances, their ledger entries and the transaction record, stored together or not at all. */
+export interface CommitRequest {
+  accountId: string;
+  /** The account version the decision was made on. The commit applies only if it is still current. */
+  expectedVersion: number;
+  /** The account's balances after the commit (equal to the current ones for a decline). */
+  balances: Balances;
+  /** The balance changes; empty for a decline. Their `version` must be `expectedVersion + 1`. */
+  ledger: LedgerEntry[];
+  /** The transaction record; its `version` must be `expectedVersion + 1`. */
+  record: TransactionRecord;
+}
+
+export type CommitOutcome =
+  | { status: 'committed' }
+  /** The account changed since it was read: nothing was written. Re-read and decide again. */
+  | { status: 'version_conflict' }
+  /** A record with this id exists already: nothing was written. */
+  | { status: 'duplicate_id'; existing: TransactionRecord }
+  | { status: 'unknown_account' };
+
+export interface TransactionPage {
+  items: TransactionRecord[];
+  /** Pass as `before` to get the next (older) page; absent on the last page. */
+  nextBefore?: number;
+}
+
+/**
+ * The authorizer's durable state, in domain words. Every adapter (SQLite, PostgreSQL, MongoDB) passes the same
+ * contract suite (`test/store-contract.ts`).
+ *
+ * Errors: {@link AccountExistsError} from `createAccount`; {@link StoreUnavailableError} whenever the backend cannot
+ * answer (including an aborted call). Nothing else is expected.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres' | 'mongodb';
+  /** Creates or migrates the schema and indexes. Idempotent; safe for several replicas at once. */
+  init(options?: StoreCallOptions): Promise<void>;
+  /** Resolves when the backend answers; for readiness. */
+  ping(options?: StoreCallOptions): Promise<void>;
+
+  /** Creates an account at version 0, with one `opening` ledger entry per category whose balance is not 0. */
+  createAccount(id: string, balances: Balances, options?: StoreCallOptions): Promise<Account>;
+  getAccount(id: string, options?: StoreCallOptions): Promise<Account | undefined>;
+
+  getTransaction(id: string, options?: StoreCallOptions): Promise<TransactionRecord | undefined>;
+  /**
+   * Atomically: refuses a duplicate id (checked first), then compare-and-sets the account version from
+   * `expectedVersion` to `expectedVersion + 1` with the new balances, and inserts the ledger entries and the record.
+   */
+  commit(request: CommitRequest, options?: StoreCallOptions): Promise<CommitOutcome>;
+  /** An account's transactions, newest first (by version), at most `limit`, older than `before` when given. */
+  listTransactions(
+    accountId: string,
+    page: { limit: number; before?: number },
+    options?: StoreCallOptions,
+  ): Promise<TransactionPage>;
+  /** An account's ledger in version order (opening entries first). */
+  listLedger(accountId: string, options?: StoreCallOptions): Promise<LedgerEntry[]>;
+
+  listMerchantRules(options?: StoreCallOptions): Promise<MerchantRule[]>;
+  /** Creates or replaces the rule with this `match`. */
+  putMerchantRule(rule: MerchantRule, options?: StoreCallOptions): Promise<void>;
+  /** Removes the rule; false when there was none. */
+  deleteMerchantRule(match: string, options?: StoreCallOptions): Promise<boolean>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,13 @@
+export type { AcquireOptions, ConnectionState, Lock, LockManager, Logger } from './types.js';
+export { silentLogger } from './types.js';
+export {
+  ClosedError,
+  CoordinationError,
+  CoordinationUnavailableError,
+  InvalidArgumentError,
+  LockLostError,
+  LockTimeoutError,
+} from './errors.js';
+export type { CoordinationErrorCode, LockLostReason } from './errors.js';
+export { LocalLockManager } from './local-lock-manager.js';
+export { runWithLock } from './with-lock.js';
