@@ -71,7 +71,11 @@ describe('decide', () => {
   });
 
   it('falls back to CASH with exactly the amount', () => {
-    expect(debit(balances(0, 399, 400), 400, '5812')).toMatchObject({ code: '00', appliedCategory: 'CASH', balances: balances(0, 399, 0) });
+    expect(debit(balances(0, 399, 400), 400, '5812')).toMatchObject({
+      code: '00',
+      appliedCategory: 'CASH',
+      balances: balances(0, 399, 0),
+    });
   });
 
   it('never falls back from CASH to anything, even when FOOD or MEAL could pay', () => {
@@ -118,7 +122,15 @@ describe('decide invariants', () => {
     balances: fc.record({ FOOD: balance, MEAL: balance, CASH: balance }),
     amount: fc.oneof(fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 1, max: MAX_AMOUNT_CENTAVOS })),
     mcc: fc.constantFrom('5411', '5412', '5811', '5812', '0742', '5999', '4121'),
-    merchantName: fc.constantFrom('PADARIA', 'UBER EATS', 'UBER EATS SP', 'UBER TRIP', 'UBERLANDIA', 'PICPAY*BILHETEUNICO', 'IFD*X'),
+    merchantName: fc.constantFrom(
+      'PADARIA',
+      'UBER EATS',
+      'UBER EATS SP',
+      'UBER TRIP',
+      'UBERLANDIA',
+      'PICPAY*BILHETEUNICO',
+      'IFD*X',
+    ),
     rules: fc.constant(rules),
   });
 
@@ -139,7 +151,8 @@ describe('decide invariants', () => {
         const changed = CATEGORIES.filter((c) => decision.balances[c] !== input.balances[c]);
         if (decision.code === '00') {
           expect(changed).toEqual([decision.appliedCategory]);
-          expect(decision.balances[decision.appliedCategory]).toBe(input.balances[decision.appliedCategory] - input.amount);
+          const applied = decision.appliedCategory;
+          expect(decision.balances[applied]).toBe(input.balances[applied] - input.amount);
           expect([decision.category, 'CASH']).toContain(decision.appliedCategory);
         } else {
           expect(changed).toEqual([]);

@@ -8,7 +8,7 @@ import {
   parseMerchant,
   parseRuleMatch,
 } from './merchant.js';
-import type { MerchantRule } from './types.js';
+import type { Category, MerchantRule } from './types.js';
 
 /** A 40-character DE 43 field: name padded to 25, city padded to 13, country (2). */
 function de43(name: string, city: string, country: string): string {
@@ -143,7 +143,8 @@ describe('matchMerchantRule', () => {
   it('only ever returns a rule whose match is a prefix of the name at a word boundary or star', () => {
     const word = fc.stringMatching(/^[A-C*]{1,3}$/);
     const text = fc.array(word, { minLength: 1, maxLength: 4 }).map((words) => words.join(' '));
-    const ruleArb = fc.record({ match: text, category: fc.constantFrom('FOOD' as const, 'MEAL' as const, 'CASH' as const) });
+    const category = fc.constantFrom<Category>('FOOD', 'MEAL', 'CASH');
+    const ruleArb = fc.record({ match: text, category });
     fc.assert(
       fc.property(text, fc.array(ruleArb, { maxLength: 6 }), (name, someRules) => {
         const found = matchMerchantRule(name, someRules);
@@ -171,7 +172,9 @@ describe('DEFAULT_MERCHANT_RULES', () => {
       { match: 'UBER TRIP', category: 'CASH' },
       { match: 'PICPAY*BILHETEUNICO', category: 'CASH' },
     ]);
-    for (const rule of DEFAULT_MERCHANT_RULES) expect(parseRuleMatch(rule.match)).toEqual({ ok: true, value: rule.match });
+    for (const rule of DEFAULT_MERCHANT_RULES) {
+      expect(parseRuleMatch(rule.match)).toEqual({ ok: true, value: rule.match });
+    }
     expect(Object.isFrozen(DEFAULT_MERCHANT_RULES)).toBe(true);
   });
 });

@@ -1,0 +1,72 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseAmount } from './money.js';
+import { parseMcc } from './mcc.js';
+import { canonicalCreditPayload, canonicalDebitPayload, payloadHash } from './payload.js';
+
+function parsed<T>(result: { ok: true; value: T } | { ok: false; error: string }): T {
+  if (!result.ok) throw new Error(result.error);
+  return result.value;
+}
+
+function debitHash(amount: unknown, mcc: unknown, merchant = 'UBER EATS', accountId = 'acc-1'): string {
+  return payloadHash(
+    canonicalDebitPayload({ accountId, amount: parsed(parseAmount(amount)), mcc: parsed(parseMcc(mcc)), merchant }),
+  );
+}
+
+describe('payload hashes', () => {
+  it('are lower-case hex sha256', () => {
+    expect(payloadHash('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(debitHash(1, '5411')).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('are equal for every spelling of one debit', () => {
+    const reference = debitHash('100.10', '0742');
+    expect(debitHash('100.1', '0742')).toBe(reference);
+    expect(debitHash(100.1, '0742')).toBe(reference);
+    expect(debitHash(JSON.parse('100.10') as number, 742)).toBe(reference);
+  });
+
+  it('differ when any debit field differs', () => {
+    const reference = debitHash('100.10', '5411');
+    expect(debitHash('100.11', '5411')).not.toBe(reference);
+    expect(debitHash('100.10', '5412')).not.toBe(reference);
+    expect(debitHash('100.10', '5411', 'UBER EATS ')).not.toBe(reference);
+    expect(debitHash('100.10', '5411', 'UBER EATS', 'acc-2')).not.toBe(reference);
+  });
+
+  it('keep field boundaries whatever the text holds', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.string(), fc.string(), (a1, m1, a2, m2) => {
+        fc.pre(a1 !== a2 || m1 !== m2);
+        const one = canonicalDebitPayload({ accountId: a1, amount: 1, mcc: '5411', merchant: m1 });
+        const two = canonicalDebitPayload({ accountId: a2, amount: 1, mcc: '5411', merchant: m2 });
+        expect(one).not.toBe(two);
+      }),
+    );
+  });
+
+  it('never give a credit and a debit the same canonical text', () => {
+    const debit = canonicalDebitPayload({ accountId: 'acc-1', amount: 500, mcc: '5411', merchant: 'FOOD' });
+    const credit = canonicalCreditPayload({ accountId: 'acc-1', category: 'FOOD', amount: 500 });
+    expect(debit).not.toBe(credit);
+    expect(payloadHash(debit)).not.toBe(payloadHash(credit));
+  });
+
+  it('distinguish credits by account, category and amount', () => {
+    const reference = canonicalCreditPayload({ accountId: 'acc-1', category: 'MEAL', amount: 500 });
+    expect(canonicalCreditPayload({ accountId: 'acc-1', category: 'MEAL', amount: parsed(parseAmount('5.00')) })).toBe(
+      reference,
+    );
+    expect(canonicalCreditPayload({ accountId: 'acc-1', category: 'FOOD', amount: 500 })).not.toBe(reference);
+    expect(canonicalCreditPayload({ accountId: 'acc-1', category: 'MEAL', amount: 501 })).not.toBe(reference);
+    expect(canonicalCreditPayload({ accountId: 'acc-2', category: 'MEAL', amount: 500 })).not.toBe(reference);
+  });
+
+  it('refuse an amount that is not integer centavos', () => {
+    const debit = { accountId: 'a', amount: 100.1, mcc: '5411', merchant: 'x' };
+    expect(() => canonicalDebitPayload(debit)).toThrow(RangeError);
+    expect(() => canonicalCreditPayload({ accountId: 'a', category: 'CASH', amount: -1 })).toThrow(RangeError);
+  });
+});
