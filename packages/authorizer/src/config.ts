@@ -1,0 +1,96 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const tokenList = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((t) => t.trim()).filter((t) => t.length > 0))
+  .pipe(z.array(z.string().min(16, 'each token must be at least 16 characters')));
+
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Every environment variable the service reads, with its default. Documented in the README's configuration table. */
+export const configSchema = z
+  .object({
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: int(0, 65535).default(8080),
+    DATA_DIR: z.string().min(1).default('./data'),
+    DEADLINE_MS: int(1, 60_000).default(80),
+    ADMIN_DEADLINE_MS: int(1, 600_000).default(2_000),
+    STORE_COMMIT_TIMEOUT_MS: int(1, 60_000).default(2_000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    BODY_LIMIT_BYTES: int(256, 10 * 1024 * 1024).default(16 * 1024),
+    SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+
+    STORE: z.enum(['sqlite', 'postgres', 'mongodb']).default('sqlite'),
+    SQLITE_DURABILITY: z.enum(['full', 'normal']).default('full'),
+    POSTGRES_URL: z.string().url().optional(),
+    POSTGRES_POOL_SIZE: int(1, 1000).default(10),
+    MONGODB_URI: z.string().min(1).optional(),
+    MONGODB_DB: z.string().min(1).default('catraca'),
+
+    LOCK: z.enum(['local', 'zookeeper', 'none']).default('local'),
+    LOCK_UNAVAILABLE: z.enum(['fence-only', 'fail-closed']).default('fence-only'),
+    LOCK_BATCH_MAX: int(1, 10_000).default(64),
+    LOCK_BATCH_HOLD_MS: int(0, 10_000).default(20),
+    ZOOKEEPER_CONNECT: z.string().min(1).optional(),
+    ZOOKEEPER_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]+$/).default('catraca'),
+    ZOOKEEPER_SESSION_TIMEOUT_MS: int(1_000, 120_000).default(6_000),
+    ZOOKEEPER_AUTH: z.string().min(3).optional(),
+
+    CACHE: z.enum(['memory', 'redis']).default('memory'),
+    CACHE_TTL_MS: int(1_000, 365 * 24 * 3600 * 1000).default(24 * 3600 * 1000),
+    CACHE_MAX_ENTRIES: int(1, 100_000_000).default(100_000),
+    REDIS_URL: z.string().url().optional(),
+    REDIS_KEY_PREFIX: z.string().default('catraca:'),
+    REDIS_CALL_TIMEOUT_MS: int(1, 10_000).default(15),
+
+    RULES_REFRESH_MS: int(50, 60_000).default(500),
+    MERCHANT_RULES_SEED: boolean.default(true),
+
+    AUTHORIZE_TOKENS: tokenList,
+    ADMIN_TOKENS: tokenList,
+    ALLOW_UNAUTHENTICATED: boolean.default(false),
+  })
+  .superRefine((c, ctx) => {
+    const need = (when: boolean, key: 'POSTGRES_URL' | 'MONGODB_URI' | 'ZOOKEEPER_CONNECT' | 'REDIS_URL', why: string) => {
+      if (when && !c[key]) ctx.addIssue({ code: 'custom', path: [key], message: `required when ${why}` });
+    };
+    need(c.STORE === 'postgres', 'POSTGRES_URL', 'STORE=postgres');
+    need(c.STORE === 'mongodb', 'MONGODB_URI', 'STORE=mongodb');
+    need(c.LOCK === 'zookeeper', 'ZOOKEEPER_CONNECT', 'LOCK=zookeeper');
+    need(c.CACHE === 'redis', 'REDIS_URL', 'CACHE=redis');
+    const local = c.HOST === '127.0.0.1' || c.HOST === 'localhost' || c.HOST === '::1';
+    const open = c.AUTHORIZE_TOKENS.length === 0 || c.ADMIN_TOKENS.length === 0;
+    if (!local && open && !c.ALLOW_UNAUTHENTICATED) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HOST'],
+        message:
+          'binding to a non-loopback address needs AUTHORIZE_TOKENS and ADMIN_TOKENS, or ALLOW_UNAUTHENTICATED=true',
+      });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+
+/** Parses the environment once at start-up; throws a {@link ConfigError} that lists every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const relevant = Object.fromEntries(
+    Object.keys(configSchema.shape).flatMap((key) => {
+      const value = env[key];
+      return value === undefined || value === '' ? [] : [[key, value]];
+    }),
+  );
+  const parsed = configSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return { ...parsed.data, DATA_DIR: path.resolve(parsed.data.DATA_DIR) };
+}

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { CATEGORIES } from '../domain/types.js';
+
+/** Ids of transactions and accounts: 1–64 characters of `[A-Za-z0-9._:-]` (SPEC §1). */
+export const idSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
+
+/** Money on the wire: a JSON number (`100.1`) or a decimal string (`"100.10"`), at most 2 decimal places. */
+export const amountSchema = z
+  .union([z.number(), z.string()])
+  .meta({ description: 'Amount in reais: a JSON number or a decimal string, at most 2 decimal places', examples: ['100.10'] });
+
+export const categorySchema = z.enum(CATEGORIES);
+
+/**
+ * `POST /transactions` body, as accepted on the wire (both spellings of the challenge). Field rules beyond shape
+ * (exact money, MCC digits, non-blank merchant) are applied by the domain parsers in `transaction-request.ts`.
+ */
+export const transactionBodySchema = z
+  .object({
+    id: idSchema.optional().meta({ description: 'Idempotency key; when absent the server makes one (not retry-safe)' }),
+    account: idSchema.optional(),
+    accountId: idSchema.optional().meta({ description: 'Same as `account`' }),
+    totalAmount: amountSchema.optional(),
+    amount: amountSchema.optional().meta({ description: 'Same as `totalAmount`' }),
+    mcc: z
+      .union([z.string(), z.number().int()])
+      .meta({ description: 'Merchant category code: 4 digits as a string, or an integer 0-9999', examples: ['5811'] }),
+    merchant: z
+      .string()
+      .meta({ description: 'Merchant name; usually the 40-character ISO 8583 DE 43 card-acceptor field' }),
+  })
+  .meta({ id: 'TransactionRequest' });
+
+export const transactionAnswerSchema = z
+  .object({ code: z.enum(['00', '51', '07']) })
+  .strict()
+  .meta({ id: 'TransactionAnswer', description: '00 approved, 51 insufficient funds, 07 any other problem' });
+
+export const balancesInputSchema = z
+  .object({ FOOD: amountSchema.optional(), MEAL: amountSchema.optional(), CASH: amountSchema.optional() })
+  .strict();
+
+export const createAccountSchema = z
+  .object({ id: idSchema, balances: balancesInputSchema.default({}) })
+  .strict()
+  .meta({ id: 'CreateAccount' });
+
+export const creditSchema = z
+  .object({ id: idSchema, category: categorySchema, amount: amountSchema })
+  .strict()
+  .meta({ id: 'Credit', description: 'Tops up one category; `id` makes it idempotent' });
+
+export const merchantRuleSchema = z
+  .object({
+    match: z.string().meta({ description: 'Merchant name (normalized); a trailing * makes it a pure prefix' }),
+    category: categorySchema,
+  })
+  .strict()
+  .meta({ id: 'MerchantRule' });
+
+export const accountViewSchema = z
+  .object({
+    id: z.string(),
+    balances: z.object({ FOOD: z.string(), MEAL: z.string(), CASH: z.string() }),
+    version: z.number().int(),
+  })
+  .meta({ id: 'Account' });
+
+export const transactionViewSchema = z
+  .object({
+    id: z.string(),
+    account: z.string(),
+    kind: z.enum(['debit', 'credit']),
+    amount: z.string(),
+    mcc: z.string().nullable(),
+    merchant: z.string().nullable(),
+    category: categorySchema,
+    appliedCategory: categorySchema.nullable(),
+    code: z.enum(['00', '51']),
+    reason: z.enum(['approved', 'insufficient_funds', 'credited']),
+    version: z.number().int(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Transaction' });
+
+export const transactionPageSchema = z
+  .object({ items: z.array(transactionViewSchema), nextCursor: z.string().optional() })
+  .meta({ id: 'TransactionPage' });
+
+export const errorSchema = z
+  .object({ error: z.string(), message: z.string().optional() })
+  .meta({ id: 'Error' });
+
+export const historyQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, 'cursor must be a value returned as nextCursor')
+    .transform(Number)
+    .optional(),
+});

@@ -1,0 +1,11 @@
+export { loadConfig, configSchema } from './config.js';
+export type { Config } from './config.js';
+export { createRuntime } from './runtime.js';
+export type { Runtime } from './runtime.js';
+export { createApp } from './http/app.js';
+export { Authorizer } from './service/authorizer.js';
+export type { CreditRequest, DebitRequest } from './service/authorizer.js';
+export type { Outcome, Reason } from './service/outcome.js';
+export * from './domain/index.js';
+export type { Store, CommitOutcome, CommitRequest, TransactionPage } from './store/port.js';
+export { AccountExistsError, CatracaError, ConfigError, InvalidDocumentError, StoreUnavailableError } from './errors.js';

@@ -1,0 +1,163 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { MemoryCache, RedisCache, type ResultCache } from '@catraca/cache';
+import { LocalLockManager, type LockManager } from '@catraca/coordination';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { DEFAULT_MERCHANT_RULES } from './domain/index.js';
+import { createApp } from './http/app.js';
+import type { ReadinessReport } from './http/routes-ops.js';
+import { Metrics } from './metrics.js';
+import { AccountGate } from './service/account-gate.js';
+import { Authorizer } from './service/authorizer.js';
+import { RuleBook } from './service/rule-book.js';
+import type { Store } from './store/port.js';
+import { openSqliteStore } from './store/index.js';
+
+/** Everything a running service holds, built from the configuration, with one orderly way to stop it. */
+export interface Runtime {
+  config: Config;
+  app: ReturnType<typeof createApp>;
+  store: Store;
+  locks: LockManager | undefined;
+  cache: ResultCache;
+  gate: AccountGate;
+  rules: RuleBook;
+  metrics: Metrics;
+  /** Makes readiness fail (first step of a graceful shutdown). */
+  drain(): void;
+  /** Waits for in-flight transactions, then releases locks and closes every connection. */
+  close(): Promise<void>;
+}
+
+async function openStore(config: Config, logger: Logger): Promise<Store> {
+  switch (config.STORE) {
+    case 'sqlite': {
+      mkdirSync(config.DATA_DIR, { recursive: true });
+      return openSqliteStore({
+        path: path.join(config.DATA_DIR, 'catraca.db'),
+        durability: config.SQLITE_DURABILITY,
+        logger: logger.child({ component: 'store' }),
+      });
+    }
+    default: {
+      const { openClusterStore } = await import('./cluster-store.js');
+      return openClusterStore(config, logger.child({ component: 'store' }));
+    }
+  }
+}
+
+async function openLocks(config: Config, logger: Logger): Promise<LockManager | undefined> {
+  switch (config.LOCK) {
+    case 'local':
+      return new LocalLockManager();
+    case 'none':
+      return undefined;
+    case 'zookeeper': {
+      const { openZooKeeperLocks } = await import('./cluster-locks.js');
+      return openZooKeeperLocks(config, logger.child({ component: 'locks' }));
+    }
+  }
+}
+
+function openCache(config: Config, logger: Logger): ResultCache {
+  if (config.CACHE === 'memory') {
+    return new MemoryCache({ maxEntries: config.CACHE_MAX_ENTRIES, ttlMs: config.CACHE_TTL_MS });
+  }
+  return new RedisCache({
+    url: config.REDIS_URL!,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    ttlMs: config.CACHE_TTL_MS,
+    callTimeoutMs: config.REDIS_CALL_TIMEOUT_MS,
+    logger: logger.child({ component: 'cache' }),
+  });
+}
+
+/** Opens the store, lock manager and cache named by `config`, and builds the app on them. */
+export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
+  const metrics = new Metrics();
+  const store = await openStore(config, logger);
+  await store.init();
+  const locks = await openLocks(config, logger);
+  const cache = openCache(config, logger);
+  cache.onOutcome((outcome) => metrics.cacheLookups.inc({ outcome }));
+  if (locks) {
+    metrics.setCoordinationState(locks.state);
+    locks.onStateChange((state) => {
+      metrics.setCoordinationState(state);
+      logger.info({ state }, 'lock service state');
+    });
+  }
+
+  const rules = new RuleBook(store, logger.child({ component: 'rules' }), config.RULES_REFRESH_MS);
+  await rules.start(config.MERCHANT_RULES_SEED ? DEFAULT_MERCHANT_RULES : undefined);
+
+  const gate = new AccountGate({
+    locks,
+    keyFor: (accountId) => `account-${accountId}`,
+    policy: config.LOCK_UNAVAILABLE,
+    maxBatch: config.LOCK_BATCH_MAX,
+    maxHoldMs: config.LOCK_BATCH_HOLD_MS,
+    metrics,
+    logger: logger.child({ component: 'gate' }),
+  });
+  const authorizer = new Authorizer({
+    store,
+    cache,
+    gate,
+    rules,
+    metrics,
+    logger: logger.child({ component: 'authorizer' }),
+    commitTimeoutMs: config.STORE_COMMIT_TIMEOUT_MS,
+  });
+
+  let draining = false;
+  const readiness = async (): Promise<ReadinessReport> => {
+    const checks: Record<string, string> = {};
+    let ready = !draining;
+    if (draining) checks['server'] = 'draining';
+    try {
+      await store.ping({ signal: AbortSignal.timeout(1_000) });
+      checks['store'] = 'up';
+    } catch {
+      checks['store'] = 'down';
+      ready = false;
+    }
+    if (locks) {
+      const state = locks.state;
+      checks['lock'] = state;
+      const usable = state === 'connected' || state === 'reconnected';
+      if (!usable && config.LOCK_UNAVAILABLE === 'fail-closed') ready = false;
+    } else {
+      checks['lock'] = 'none';
+    }
+    checks['cache'] = cache.healthy() ? 'up' : 'bypassed';
+    return { ready, checks };
+  };
+
+  const app = createApp({ authorizer, store, rules, metrics, logger, readiness, config });
+
+  let closed: Promise<void> | undefined;
+  return {
+    config,
+    app,
+    store,
+    locks,
+    cache,
+    gate,
+    rules,
+    metrics,
+    drain: () => {
+      draining = true;
+    },
+    close: () =>
+      (closed ??= (async () => {
+        draining = true;
+        await gate.idle();
+        await rules.stop();
+        await locks?.close();
+        await cache.close();
+        await store.close();
+      })()),
+  };
+}

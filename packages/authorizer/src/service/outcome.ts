@@ -1,0 +1,31 @@
+import type { ResponseCode, TransactionRecord } from '../domain/types.js';
+
+/** Every reason an answer can carry, in the `Catraca-Reason` header, the metrics and the logs. */
+export type Reason =
+  | 'approved'
+  | 'insufficient_funds'
+  | 'credited'
+  | 'invalid_request'
+  | 'unknown_account'
+  | 'id_conflict'
+  | 'deadline_exceeded'
+  | 'unavailable';
+
+/** The answer to one authorization or credit. */
+export interface Outcome {
+  code: ResponseCode;
+  reason: Reason;
+  transactionId: string;
+  /** The stored record, when the answer is a stored decision (fresh or replayed). */
+  record?: TransactionRecord;
+  /** True when the answer is the first answer to an earlier request with the same id. */
+  replayed: boolean;
+}
+
+export function refused(transactionId: string, reason: Exclude<Reason, 'approved' | 'insufficient_funds' | 'credited'>): Outcome {
+  return { code: '07', reason, transactionId, replayed: false };
+}
+
+export function fromRecord(record: TransactionRecord, replayed: boolean): Outcome {
+  return { code: record.code, reason: record.reason, transactionId: record.id, record, replayed };
+}
