@@ -1,0 +1,5 @@
+export type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from './port.js';
+export type { StoreLogger } from './logger.js';
+export { silentStoreLogger } from './logger.js';
+export type { SqliteStoreOptions } from './sqlite/sqlite-store.js';
+export { SQLITE_STORE_DEFAULTS, SqliteStore, openSqliteStore } from './sqlite/sqlite-store.js';

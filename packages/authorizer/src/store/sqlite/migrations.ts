@@ -1,0 +1,66 @@
+/** One schema step. Versions only grow; an applied step is never edited, a change is a new step. */
+export interface SqliteMigration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+const CATEGORY = `('FOOD', 'MEAL', 'CASH')`;
+
+/*
+ * STRICT tables make SQLite refuse a REAL or TEXT where an INTEGER belongs, and the CHECKs repeat the domain rules
+ * (no negative balance, positive amounts, known enums) as a last line of defence behind the service.
+ */
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = Object.freeze([
+  {
+    version: 1,
+    name: 'accounts, transactions, ledger, merchant rules',
+    sql: `
+      CREATE TABLE accounts (
+        id TEXT PRIMARY KEY NOT NULL,
+        food INTEGER NOT NULL CHECK (food >= 0),
+        meal INTEGER NOT NULL CHECK (meal >= 0),
+        cash INTEGER NOT NULL CHECK (cash >= 0),
+        version INTEGER NOT NULL CHECK (version >= 0),
+        created_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE transactions (
+        id TEXT PRIMARY KEY NOT NULL,
+        account_id TEXT NOT NULL REFERENCES accounts (id),
+        kind TEXT NOT NULL CHECK (kind IN ('debit', 'credit')),
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        mcc TEXT,
+        merchant TEXT,
+        category TEXT NOT NULL CHECK (category IN ${CATEGORY}),
+        applied_category TEXT CHECK (applied_category IN ${CATEGORY}),
+        code TEXT NOT NULL CHECK (code IN ('00', '51')),
+        reason TEXT NOT NULL CHECK (reason IN ('approved', 'insufficient_funds', 'credited')),
+        payload_hash TEXT NOT NULL,
+        version INTEGER NOT NULL CHECK (version > 0),
+        created_at TEXT NOT NULL
+      ) STRICT;
+      -- One record per account version: a second writer of the same version cannot slip in.
+      CREATE UNIQUE INDEX transactions_account_version ON transactions (account_id, version);
+
+      CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts (id),
+        transaction_id TEXT REFERENCES transactions (id),
+        kind TEXT NOT NULL CHECK (kind IN ('opening', 'debit', 'credit')),
+        category TEXT NOT NULL CHECK (category IN ${CATEGORY}),
+        delta INTEGER NOT NULL,
+        balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
+        version INTEGER NOT NULL CHECK (version >= 0),
+        created_at TEXT NOT NULL,
+        CHECK ((kind = 'opening') = (transaction_id IS NULL))
+      ) STRICT;
+      CREATE INDEX ledger_account_version ON ledger (account_id, version);
+
+      CREATE TABLE merchant_rules (
+        match TEXT PRIMARY KEY NOT NULL,
+        category TEXT NOT NULL CHECK (category IN ${CATEGORY})
+      ) STRICT;
+    `,
+  },
+]);

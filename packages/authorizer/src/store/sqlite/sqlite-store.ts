@@ -1,0 +1,338 @@
+import Database from 'better-sqlite3';
+import type { Account, Balances, LedgerEntry, MerchantRule, TransactionRecord } from '../../domain/types.js';
+import { AccountExistsError, CatracaError, ConfigError, StoreUnavailableError } from '../../errors.js';
+import { throwIfAborted } from '../abort.js';
+import { checkCommitRequest, conservationError, ledgerDeltas, openingEntries } from '../commit-request.js';
+import { parseAccount, parseLedgerEntry, parseMerchantRule, parseRecord, toSafeInteger } from '../documents.js';
+import { silentStoreLogger } from '../logger.js';
+import type { StoreLogger } from '../logger.js';
+import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from '../port.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+
+export interface SqliteStoreOptions {
+  /** Database file, or `:memory:` (tests only: nothing survives `close()`). */
+  path: string;
+  /**
+   * `full` (default): every commit is fsynced before it is acknowledged — an approved purchase survives a power cut.
+   * `normal`: faster; in WAL mode a power cut may lose the last commits (never corrupts the file).
+   */
+  durability?: 'full' | 'normal';
+  /** How long a write waits for another connection's write lock. Blocks the event loop meanwhile. Default 2000. */
+  busyTimeoutMs?: number;
+  /** Default: silent. */
+  logger?: StoreLogger;
+}
+
+export const SQLITE_STORE_DEFAULTS = Object.freeze({ durability: 'full' as const, busyTimeoutMs: 2_000 });
+
+/** Largest page `listTransactions` serves. */
+const MAX_PAGE = 1_000;
+
+type Row = Record<string, unknown>;
+
+/**
+ * The embedded store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so every call runs to completion
+ * (or rolls back) before the event loop moves on: no transaction is ever left open across an `await`, and a signal
+ * can only be honoured before a call starts.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly #db: Database.Database;
+  readonly #logger: StoreLogger;
+  #statements: ReturnType<typeof prepare> | undefined;
+  #closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    const durability = options.durability ?? SQLITE_STORE_DEFAULTS.durability;
+    const busyTimeoutMs = options.busyTimeoutMs ?? SQLITE_STORE_DEFAULTS.busyTimeoutMs;
+    if (typeof options.path !== 'string' || options.path === '') throw new ConfigError('sqlite path must not be empty');
+    if (durability !== 'full' && durability !== 'normal') {
+      throw new ConfigError(`sqlite durability must be 'full' or 'normal', got ${String(durability)}`);
+    }
+    if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+      throw new ConfigError(`sqlite busyTimeoutMs must be an integer >= 0, got ${busyTimeoutMs}`);
+    }
+    this.#logger = options.logger ?? silentStoreLogger;
+    try {
+      this.#db = new Database(options.path);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+      this.#db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      this.#db.pragma('foreign_keys = ON');
+      // BIGINT-safe reads: integers come back as bigint and are range-checked by the document schemas.
+      this.#db.defaultSafeIntegers(true);
+    } catch (error) {
+      throw new StoreUnavailableError(`cannot open sqlite database "${options.path}"`, { cause: error });
+    }
+  }
+
+  async init(options?: StoreCallOptions): Promise<void> {
+    return this.#run(options, () => {
+      const db = this.#db;
+      const migrate = db.transaction(() => {
+        db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`);
+        const applied = new Set(
+          db.prepare('SELECT version FROM schema_migrations').all().map((row) => toSafeInteger((row as Row)['version'])),
+        );
+        for (const migration of SQLITE_MIGRATIONS) {
+          if (applied.has(migration.version)) continue;
+          db.exec(migration.sql);
+          db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+            migration.version,
+            migration.name,
+            new Date().toISOString(),
+          );
+          this.#logger.info({ version: migration.version, name: migration.name }, 'sqlite migration applied');
+        }
+        const known = SQLITE_MIGRATIONS.length;
+        if ([...applied].some((version) => version > known)) {
+          this.#logger.warn({ known }, 'sqlite schema is newer than this build');
+        }
+      });
+      // IMMEDIATE: two processes starting on one file serialize on the write lock instead of racing.
+      migrate.immediate();
+    });
+  }
+
+  async ping(options?: StoreCallOptions): Promise<void> {
+    return this.#run(options, () => {
+      this.#db.prepare('SELECT 1').get();
+    });
+  }
+
+  async createAccount(id: string, balances: Balances, options?: StoreCallOptions): Promise<Account> {
+    return this.#run(options, () => {
+      const s = this.#stmts();
+      const createdAt = new Date().toISOString();
+      const create = this.#db.transaction(() => {
+        if (s.accountExists.get(id) !== undefined) throw new AccountExistsError(id);
+        s.insertAccount.run({ id, food: balances.FOOD, meal: balances.MEAL, cash: balances.CASH, createdAt });
+        for (const entry of openingEntries(id, balances, createdAt)) s.insertLedger.run(ledgerParams(entry));
+      });
+      create.immediate();
+      return { id, balances: { ...balances }, version: 0, createdAt };
+    });
+  }
+
+  async getAccount(id: string, options?: StoreCallOptions): Promise<Account | undefined> {
+    return this.#run(options, () => {
+      const row = this.#stmts().getAccount.get(id) as Row | undefined;
+      return row === undefined ? undefined : accountFromRow(row);
+    });
+  }
+
+  async getTransaction(id: string, options?: StoreCallOptions): Promise<TransactionRecord | undefined> {
+    return this.#run(options, () => {
+      const row = this.#stmts().getRecord.get(id) as Row | undefined;
+      return row === undefined ? undefined : recordFromRow(row);
+    });
+  }
+
+  async commit(request: CommitRequest, options?: StoreCallOptions): Promise<CommitOutcome> {
+    checkCommitRequest(request);
+    return this.#run(options, () => {
+      const s = this.#stmts();
+      const { accountId, expectedVersion, balances, ledger, record } = request;
+      const deltas = ledgerDeltas(ledger);
+      const commit = this.#db.transaction((): CommitOutcome => {
+        const existing = s.getRecord.get(record.id) as Row | undefined;
+        if (existing !== undefined) return { status: 'duplicate_id', existing: recordFromRow(existing) };
+        const updated = s.casAccount.run({
+          id: accountId,
+          expected: expectedVersion,
+          food: balances.FOOD,
+          meal: balances.MEAL,
+          cash: balances.CASH,
+          dFood: deltas.FOOD,
+          dMeal: deltas.MEAL,
+          dCash: deltas.CASH,
+        });
+        if (updated.changes === 0) {
+          const current = s.accountVersion.get(accountId) as Row | undefined;
+          if (current === undefined) return { status: 'unknown_account' };
+          if (toSafeInteger(current['version']) !== expectedVersion) return { status: 'version_conflict' };
+          throw conservationError(accountId);
+        }
+        s.insertRecord.run(recordParams(record));
+        for (const entry of ledger) s.insertLedger.run(ledgerParams(entry));
+        return { status: 'committed' };
+      });
+      return commit.immediate();
+    });
+  }
+
+  async listTransactions(
+    accountId: string,
+    page: { limit: number; before?: number },
+    options?: StoreCallOptions,
+  ): Promise<TransactionPage> {
+    checkPage(page);
+    return this.#run(options, () => {
+      const rows = this.#stmts().listRecords.all({
+        accountId,
+        before: page.before ?? null,
+        limit: page.limit + 1,
+      }) as Row[];
+      const items = rows.slice(0, page.limit).map(recordFromRow);
+      const last = items.at(-1);
+      return rows.length > page.limit && last !== undefined ? { items, nextBefore: last.version } : { items };
+    });
+  }
+
+  async listLedger(accountId: string, options?: StoreCallOptions): Promise<LedgerEntry[]> {
+    return this.#run(options, () => (this.#stmts().listLedger.all(accountId) as Row[]).map(ledgerFromRow));
+  }
+
+  async listMerchantRules(options?: StoreCallOptions): Promise<MerchantRule[]> {
+    return this.#run(options, () =>
+      (this.#stmts().listRules.all() as Row[]).map((row) =>
+        parseMerchantRule({ match: row['match'], category: row['category'] }),
+      ),
+    );
+  }
+
+  async putMerchantRule(rule: MerchantRule, options?: StoreCallOptions): Promise<void> {
+    return this.#run(options, () => {
+      this.#stmts().putRule.run({ match: rule.match, category: rule.category });
+    });
+  }
+
+  async deleteMerchantRule(match: string, options?: StoreCallOptions): Promise<boolean> {
+    return this.#run(options, () => this.#stmts().deleteRule.run(match).changes > 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  /** Runs one synchronous database step, mapping driver failures to {@link StoreUnavailableError}. */
+  #run<T>(options: StoreCallOptions | undefined, step: () => T): Promise<T> {
+    try {
+      throwIfAborted(options?.signal);
+      if (this.#closed) throw new StoreUnavailableError('sqlite store is closed');
+      return Promise.resolve(step());
+    } catch (error) {
+      if (error instanceof CatracaError || error instanceof RangeError) return Promise.reject(error);
+      this.#logger.error({ err: error }, 'sqlite store call failed');
+      return Promise.reject(new StoreUnavailableError('sqlite store call failed', { cause: error }));
+    }
+  }
+
+  /** Statements are prepared on first use, after `init()` made the tables. */
+  #stmts(): ReturnType<typeof prepare> {
+    this.#statements ??= prepare(this.#db);
+    return this.#statements;
+  }
+}
+
+/** Opens a {@link SqliteStore} and runs its migrations. */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
+  const store = new SqliteStore(options);
+  try {
+    await store.init();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
+
+function prepare(db: Database.Database) {
+  return {
+    accountExists: db.prepare('SELECT 1 FROM accounts WHERE id = ?'),
+    accountVersion: db.prepare('SELECT version FROM accounts WHERE id = ?'),
+    getAccount: db.prepare('SELECT id, food, meal, cash, version, created_at FROM accounts WHERE id = ?'),
+    insertAccount: db.prepare(
+      `INSERT INTO accounts (id, food, meal, cash, version, created_at)
+       VALUES (@id, @food, @meal, @cash, 0, @createdAt)`,
+    ),
+    // The compare-and-set fence; the balance terms refuse new balances that the ledger deltas do not explain.
+    casAccount: db.prepare(
+      `UPDATE accounts SET food = @food, meal = @meal, cash = @cash, version = version + 1
+       WHERE id = @id AND version = @expected
+         AND food + @dFood = @food AND meal + @dMeal = @meal AND cash + @dCash = @cash`,
+    ),
+    getRecord: db.prepare('SELECT * FROM transactions WHERE id = ?'),
+    insertRecord: db.prepare(
+      `INSERT INTO transactions (id, account_id, kind, amount, mcc, merchant, category, applied_category, code,
+         reason, payload_hash, version, created_at)
+       VALUES (@id, @accountId, @kind, @amount, @mcc, @merchant, @category, @appliedCategory, @code,
+         @reason, @payloadHash, @version, @createdAt)`,
+    ),
+    listRecords: db.prepare(
+      `SELECT * FROM transactions WHERE account_id = @accountId AND (@before IS NULL OR version < @before)
+       ORDER BY version DESC LIMIT @limit`,
+    ),
+    insertLedger: db.prepare(
+      `INSERT INTO ledger (account_id, transaction_id, kind, category, delta, balance_after, version, created_at)
+       VALUES (@accountId, @transactionId, @kind, @category, @delta, @balanceAfter, @version, @createdAt)`,
+    ),
+    listLedger: db.prepare('SELECT * FROM ledger WHERE account_id = ? ORDER BY version, seq'),
+    listRules: db.prepare('SELECT match, category FROM merchant_rules ORDER BY match'),
+    putRule: db.prepare(
+      `INSERT INTO merchant_rules (match, category) VALUES (@match, @category)
+       ON CONFLICT (match) DO UPDATE SET category = excluded.category`,
+    ),
+    deleteRule: db.prepare('DELETE FROM merchant_rules WHERE match = ?'),
+  };
+}
+
+function checkPage(page: { limit: number; before?: number }): void {
+  if (!Number.isSafeInteger(page.limit) || page.limit < 1 || page.limit > MAX_PAGE) {
+    throw new RangeError(`page limit must be an integer in 1..${MAX_PAGE}, got ${page.limit}`);
+  }
+  if (page.before !== undefined && !Number.isSafeInteger(page.before)) {
+    throw new RangeError(`page cursor must be an integer, got ${page.before}`);
+  }
+}
+
+function accountFromRow(row: Row): Account {
+  return parseAccount({
+    id: row['id'],
+    balances: { FOOD: toSafeInteger(row['food']), MEAL: toSafeInteger(row['meal']), CASH: toSafeInteger(row['cash']) },
+    version: toSafeInteger(row['version']),
+    createdAt: row['created_at'],
+  });
+}
+
+function recordFromRow(row: Row): TransactionRecord {
+  return parseRecord({
+    id: row['id'],
+    accountId: row['account_id'],
+    kind: row['kind'],
+    amount: toSafeInteger(row['amount']),
+    mcc: row['mcc'],
+    merchant: row['merchant'],
+    category: row['category'],
+    appliedCategory: row['applied_category'],
+    code: row['code'],
+    reason: row['reason'],
+    payloadHash: row['payload_hash'],
+    version: toSafeInteger(row['version']),
+    createdAt: row['created_at'],
+  });
+}
+
+function ledgerFromRow(row: Row): LedgerEntry {
+  return parseLedgerEntry({
+    accountId: row['account_id'],
+    transactionId: row['transaction_id'],
+    kind: row['kind'],
+    category: row['category'],
+    delta: toSafeInteger(row['delta']),
+    balanceAfter: toSafeInteger(row['balance_after']),
+    version: toSafeInteger(row['version']),
+    createdAt: row['created_at'],
+  });
+}
+
+function recordParams(record: TransactionRecord): Record<string, unknown> {
+  return { ...record };
+}
+
+function ledgerParams(entry: LedgerEntry): Record<string, unknown> {
+  return { ...entry };
+}
