@@ -1,0 +1,150 @@
+import {
+  CoordinationUnavailableError,
+  LocalLockManager,
+  type AcquireOptions,
+  type ConnectionState,
+  type Lock,
+  type LockManager,
+} from '@catraca/coordination';
+import { MemoryCache } from '@catraca/cache';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_MERCHANT_RULES } from '../src/domain/index.js';
+import { Metrics } from '../src/metrics.js';
+import { AccountGate, type LockUnavailablePolicy } from '../src/service/account-gate.js';
+import { Authorizer, type DebitRequest } from '../src/service/authorizer.js';
+import { RuleBook } from '../src/service/rule-book.js';
+import { openSqliteStore } from '../src/store/index.js';
+import type { Store } from '../src/store/port.js';
+import { silent } from './helpers.js';
+
+/** A lock service that is down: every acquire fails as an outage (not as a busy lock). */
+class DownLockManager implements LockManager {
+  readonly state: ConnectionState = 'suspended';
+  async acquire(_key: string, _options?: AcquireOptions): Promise<Lock> {
+    throw new CoordinationUnavailableError('no quorum');
+  }
+  withLock<T>(): Promise<T> {
+    throw new CoordinationUnavailableError('no quorum');
+  }
+  onStateChange(): () => void {
+    return () => {};
+  }
+  async close(): Promise<void> {}
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function setup(options: { locks?: LockManager | undefined; policy?: LockUnavailablePolicy } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'catraca-authz-'));
+  const store: Store = await openSqliteStore({ path: path.join(dir, 'db.sqlite'), durability: 'normal' });
+  await store.init();
+  const metrics = new Metrics({ defaultMetrics: false });
+  const rules = new RuleBook(store, silent, 60_000);
+  await rules.start(DEFAULT_MERCHANT_RULES);
+  const locks = 'locks' in options ? options.locks : new LocalLockManager();
+  const gate = new AccountGate({
+    locks,
+    keyFor: (id) => `account-${id}`,
+    policy: options.policy ?? 'fence-only',
+    maxBatch: 16,
+    maxHoldMs: 20,
+    metrics,
+    logger: silent,
+  });
+  const cache = new MemoryCache();
+  const authorizer = new Authorizer({ store, cache, gate, rules, metrics, logger: silent, commitTimeoutMs: 2_000 });
+  cleanups.push(async () => {
+    await rules.stop();
+    await locks?.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { store, authorizer, metrics, locks, cache };
+}
+
+const debit = (id: string, amount = 100): DebitRequest => ({
+  id,
+  accountId: 'acc',
+  amount,
+  mcc: '5999',
+  merchant: 'LOJA',
+});
+const budget = (ms = 5_000) => AbortSignal.timeout(ms);
+
+describe('Authorizer', () => {
+  it('answers 07 deadline_exceeded and changes nothing when the lock stays busy past the deadline', async () => {
+    const { store, authorizer, locks } = await setup();
+    await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 1_000 });
+    const held = await locks!.acquire('account-acc');
+    const outcome = await authorizer.authorize(debit('late'), AbortSignal.timeout(50));
+    expect(outcome).toMatchObject({ code: '07', reason: 'deadline_exceeded' });
+    await held.release();
+    expect((await store.getAccount('acc'))!.balances.CASH).toBe(1_000);
+    expect(await store.getTransaction('late')).toBeUndefined();
+    // A 07 from a passing condition is not remembered: the retry is processed afresh.
+    expect(await authorizer.authorize(debit('late'), budget())).toMatchObject({ code: '00', reason: 'approved' });
+  });
+
+  it('applies concurrent requests with the same id once, all getting the first answer', async () => {
+    const { store, authorizer } = await setup();
+    await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 1_000 });
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => authorizer.authorize(debit('same'), budget())));
+    expect(outcomes.every((o) => o.code === '00')).toBe(true);
+    expect(outcomes.filter((o) => !o.replayed)).toHaveLength(1);
+    expect((await store.getAccount('acc'))!.balances.CASH).toBe(900);
+  });
+
+  it('finds a replay in the store when the cache has forgotten it', async () => {
+    const { store, authorizer, cache } = await setup();
+    await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 1_000 });
+    expect((await authorizer.authorize(debit('x'), budget())).code).toBe('00');
+    await cache.delete('tx:x');
+    expect(await authorizer.authorize(debit('x'), budget())).toMatchObject({ code: '00', replayed: true });
+    expect(await authorizer.authorize(debit('x', 101), budget())).toMatchObject({ code: '07', reason: 'id_conflict' });
+    expect((await store.getAccount('acc'))!.balances.CASH).toBe(900);
+  });
+
+  it('serves a hot account in batches: one acquisition for many transactions', async () => {
+    const { store, authorizer, metrics } = await setup();
+    await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 100_000 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => authorizer.authorize(debit(`b-${i}`), budget())),
+    );
+    expect(outcomes.every((o) => o.code === '00')).toBe(true);
+    const batches = (await metrics.batchSize.get()).values.find((v) => v.metricName === 'catraca_lock_batch_size_count');
+    expect(batches!.value).toBeLessThan(64);
+    expect((await store.getAccount('acc'))!.balances.CASH).toBe(100_000 - 64 * 100);
+  });
+
+  it('lock unavailable, fence-only: decides on the store fence alone and keeps balances exact', async () => {
+    const { store, authorizer, metrics } = await setup({ locks: new DownLockManager(), policy: 'fence-only' });
+    await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 1_000 });
+    const outcomes = await Promise.all(Array.from({ length: 30 }, (_, i) => authorizer.authorize(debit(`f-${i}`), budget())));
+    expect(outcomes.filter((o) => o.code === '00')).toHaveLength(10);
+    expect(outcomes.filter((o) => o.code === '51')).toHaveLength(20);
+    expect((await store.getAccount('acc'))!.balances.CASH).toBe(0);
+    const degraded = await metrics.degraded.get();
+    expect(degraded.values[0]!.value).toBeGreaterThan(0);
+  });
+
+  it('lock unavailable, fail-closed: answers 07 unavailable and changes nothing', async () => {
+    const { store, authorizer } = await setup({ locks: new DownLockManager(), policy: 'fail-closed' });
+    await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 1_000 });
+    expect(await authorizer.authorize(debit('c'), budget())).toMatchObject({ code: '07', reason: 'unavailable' });
+    expect((await store.getAccount('acc'))!.version).toBe(0);
+  });
+
+  it('with no lock at all (LOCK=none) the in-process queue and the version fence keep balances exact', async () => {
+    const { store, authorizer } = await setup({ locks: undefined });
+    await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 5_000 });
+    const outcomes = await Promise.all(Array.from({ length: 80 }, (_, i) => authorizer.authorize(debit(`n-${i}`), budget())));
+    expect(outcomes.filter((o) => o.code === '00')).toHaveLength(50);
+    expect((await store.getAccount('acc'))!.balances.CASH).toBe(0);
+  });
+});
