@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the servers the integration tests start for themselves (Debian/Ubuntu, as root):
+# ZooKeeper (Java), redis-server, PostgreSQL binaries, nginx (the local cluster's load balancer).
+# Idempotent: installs only what is missing.
+set -euo pipefail
+missing=()
+[ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing+=(postgresql)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-test-deps: everything present"
+  exit 0
+fi
+echo "install-test-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
