@@ -11,3 +11,6 @@ export {
 export type { CoordinationErrorCode, LockLostReason } from './errors.js';
 export { LocalLockManager } from './local-lock-manager.js';
 export { runWithLock } from './with-lock.js';
+export { ZooKeeperLockManager } from './zookeeper/zookeeper-lock-manager.js';
+export { ZOOKEEPER_DEFAULTS } from './zookeeper/options.js';
+export type { DigestAuth, ZooKeeperLockManagerOptions } from './zookeeper/options.js';
