@@ -3,3 +3,5 @@ export type { StoreLogger } from './logger.js';
 export { silentStoreLogger } from './logger.js';
 export type { SqliteStoreOptions } from './sqlite/sqlite-store.js';
 export { SQLITE_STORE_DEFAULTS, SqliteStore, openSqliteStore } from './sqlite/sqlite-store.js';
+export type { PostgresStoreOptions } from './postgres/postgres-store.js';
+export { POSTGRES_STORE_DEFAULTS, PostgresStore, openPostgresStore } from './postgres/postgres-store.js';

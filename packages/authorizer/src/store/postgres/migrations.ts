@@ -1,0 +1,69 @@
+/** One schema step. Versions only grow; an applied step is never edited, a change is a new step. */
+export interface PostgresMigration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Key of the advisory lock that serializes migrations across replicas starting together. */
+export const MIGRATION_LOCK_KEY = 0x43_41_54_52; // "CATR"
+
+const CATEGORY = `('FOOD', 'MEAL', 'CASH')`;
+
+/*
+ * Money and versions are BIGINT (centavos), read back as strings and range-checked into safe JS integers. The CHECKs
+ * repeat the domain rules (no negative balance, positive amounts, known enums) as a last line of defence.
+ */
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
+  {
+    version: 1,
+    name: 'accounts, transactions, ledger, merchant rules',
+    sql: `
+      CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        food BIGINT NOT NULL CHECK (food >= 0),
+        meal BIGINT NOT NULL CHECK (meal >= 0),
+        cash BIGINT NOT NULL CHECK (cash >= 0),
+        version BIGINT NOT NULL CHECK (version >= 0),
+        created_at TIMESTAMPTZ NOT NULL
+      );
+
+      CREATE TABLE transactions (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts (id),
+        kind TEXT NOT NULL CHECK (kind IN ('debit', 'credit')),
+        amount BIGINT NOT NULL CHECK (amount > 0),
+        mcc TEXT,
+        merchant TEXT,
+        category TEXT NOT NULL CHECK (category IN ${CATEGORY}),
+        applied_category TEXT CHECK (applied_category IN ${CATEGORY}),
+        code TEXT NOT NULL CHECK (code IN ('00', '51')),
+        reason TEXT NOT NULL CHECK (reason IN ('approved', 'insufficient_funds', 'credited')),
+        payload_hash TEXT NOT NULL,
+        version BIGINT NOT NULL CHECK (version > 0),
+        created_at TIMESTAMPTZ NOT NULL,
+        -- One record per account version: a second writer of the same version cannot slip in.
+        CONSTRAINT transactions_account_version UNIQUE (account_id, version)
+      );
+
+      CREATE TABLE ledger (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts (id),
+        transaction_id TEXT REFERENCES transactions (id),
+        kind TEXT NOT NULL CHECK (kind IN ('opening', 'debit', 'credit')),
+        category TEXT NOT NULL CHECK (category IN ${CATEGORY}),
+        delta BIGINT NOT NULL,
+        balance_after BIGINT NOT NULL CHECK (balance_after >= 0),
+        version BIGINT NOT NULL CHECK (version >= 0),
+        created_at TIMESTAMPTZ NOT NULL,
+        CHECK ((kind = 'opening') = (transaction_id IS NULL))
+      );
+      CREATE INDEX ledger_account_version ON ledger (account_id, version, seq);
+
+      CREATE TABLE merchant_rules (
+        match TEXT PRIMARY KEY,
+        category TEXT NOT NULL CHECK (category IN ${CATEGORY})
+      );
+    `,
+  },
+]);

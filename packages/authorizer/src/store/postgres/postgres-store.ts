@@ -1,0 +1,467 @@
+import pg from 'pg';
+import type { Account, Balances, LedgerEntry, MerchantRule, TransactionRecord } from '../../domain/types.js';
+import {
+  AccountExistsError,
+  CatracaError,
+  ConfigError,
+  InvalidDocumentError,
+  StoreUnavailableError,
+} from '../../errors.js';
+import { throwIfAborted } from '../abort.js';
+import { checkCommitRequest, conservationError, ledgerDeltas, openingEntries } from '../commit-request.js';
+import { parseAccount, parseLedgerEntry, parseMerchantRule, parseRecord, toSafeInteger } from '../documents.js';
+import { silentStoreLogger } from '../logger.js';
+import type { StoreLogger } from '../logger.js';
+import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from '../port.js';
+import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './migrations.js';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database`. */
+  connectionString: string;
+  /** Pool size. Default 10. */
+  maxConnections?: number;
+  /** Gives up opening a connection after this long. Default 2000. */
+  connectionTimeoutMs?: number;
+  /** Server-side limit per statement (also bounds lock waits). Default 5000. */
+  statementTimeoutMs?: number;
+  /** The server ends a session left idle inside a transaction this long (a crashed caller). Default 10000. */
+  idleInTransactionTimeoutMs?: number;
+  /** Idle pooled connections are closed after this long. Default 30000. */
+  idleTimeoutMs?: number;
+  /** Reported in `pg_stat_activity`. Default `catraca`. */
+  applicationName?: string;
+  /** Default: silent. */
+  logger?: StoreLogger;
+}
+
+export const POSTGRES_STORE_DEFAULTS = Object.freeze({
+  maxConnections: 10,
+  connectionTimeoutMs: 2_000,
+  statementTimeoutMs: 5_000,
+  idleInTransactionTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  applicationName: 'catraca',
+});
+
+const MAX_PAGE = 1_000;
+
+type Row = Record<string, unknown>;
+
+interface Session {
+  query(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
+  /** From here on an abort no longer abandons the call: the COMMIT is on its way and its outcome must be known. */
+  shield(): void;
+  /** The connection's state is unknown (a failed ROLLBACK): destroy it instead of returning it to the pool. */
+  markBroken(): void;
+}
+
+/** The account update lost a race on the record id after its duplicate check: the commit is a duplicate after all. */
+class LateDuplicate extends Error {}
+
+/**
+ * A PostgreSQL store. Each commit is one READ COMMITTED transaction: a duplicate-id check, a compare-and-set UPDATE
+ * on the account version (which also waits on a concurrent writer's row lock and then re-checks the version), and
+ * the inserts. An aborted call closes its connection, so the server rolls the transaction back; an abort that
+ * arrives after COMMIT was sent is ignored, so that a committed change is never reported as abandoned.
+ */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  readonly #logger: StoreLogger;
+  #closed = false;
+
+  constructor(options: PostgresStoreOptions) {
+    if (typeof options.connectionString !== 'string' || options.connectionString === '') {
+      throw new ConfigError('postgres connectionString must not be empty');
+    }
+    const d = POSTGRES_STORE_DEFAULTS;
+    const maxConnections = positiveInteger('maxConnections', options.maxConnections ?? d.maxConnections);
+    const statementTimeoutMs = positiveInteger('statementTimeoutMs', options.statementTimeoutMs ?? d.statementTimeoutMs);
+    this.#logger = options.logger ?? silentStoreLogger;
+    this.#pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: maxConnections,
+      connectionTimeoutMillis: positiveInteger('connectionTimeoutMs', options.connectionTimeoutMs ?? d.connectionTimeoutMs),
+      idleTimeoutMillis: positiveInteger('idleTimeoutMs', options.idleTimeoutMs ?? d.idleTimeoutMs),
+      statement_timeout: statementTimeoutMs,
+      lock_timeout: statementTimeoutMs,
+      // The client gives up a little after the server would have, in case the server cannot even say so.
+      query_timeout: statementTimeoutMs + 1_000,
+      idle_in_transaction_session_timeout: positiveInteger(
+        'idleInTransactionTimeoutMs',
+        options.idleInTransactionTimeoutMs ?? d.idleInTransactionTimeoutMs,
+      ),
+      application_name: options.applicationName ?? d.applicationName,
+    });
+    // An idle pooled connection that dies (server restart) is dropped by the pool; without a listener it would crash.
+    this.#pool.on('error', (error) => this.#logger.warn({ err: error }, 'idle postgres connection failed'));
+    // The pool listens only to idle connections: a checked-out one that dies (server shutdown) would otherwise emit
+    // an unhandled 'error'. Its pending query fails on its own, and the session destroys it.
+    this.#pool.on('connect', (client) => {
+      client.on('error', (error) => this.#logger.warn({ err: error }, 'postgres connection failed'));
+    });
+  }
+
+  async init(options?: StoreCallOptions): Promise<void> {
+    await this.#transaction(options, async (s) => {
+      // Replicas starting together take turns; the second one finds everything applied.
+      await s.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      await s.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+      const applied = new Set(
+        (await s.query('SELECT version FROM schema_migrations')).rows.map((row) => toSafeInteger(row['version'])),
+      );
+      for (const migration of POSTGRES_MIGRATIONS) {
+        if (applied.has(migration.version)) continue;
+        await s.query(migration.sql);
+        await s.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
+        this.#logger.info({ version: migration.version, name: migration.name }, 'postgres migration applied');
+      }
+    });
+  }
+
+  async ping(options?: StoreCallOptions): Promise<void> {
+    await this.#session(options, (s) => s.query('SELECT 1'));
+  }
+
+  async createAccount(id: string, balances: Balances, options?: StoreCallOptions): Promise<Account> {
+    const createdAt = new Date().toISOString();
+    await this.#transaction(options, async (s) => {
+      const inserted = await s.query(
+        `INSERT INTO accounts (id, food, meal, cash, version, created_at) VALUES ($1, $2, $3, $4, 0, $5)
+         ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [id, balances.FOOD, balances.MEAL, balances.CASH, createdAt],
+      );
+      if (inserted.rowCount === 0) throw new AccountExistsError(id);
+      for (const entry of openingEntries(id, balances, createdAt)) await insertLedger(s, entry);
+    });
+    return { id, balances: { ...balances }, version: 0, createdAt };
+  }
+
+  async getAccount(id: string, options?: StoreCallOptions): Promise<Account | undefined> {
+    const { rows } = await this.#session(options, (s) =>
+      s.query('SELECT id, food, meal, cash, version, created_at FROM accounts WHERE id = $1', [id]),
+    );
+    return rows[0] === undefined ? undefined : accountFromRow(rows[0]);
+  }
+
+  async getTransaction(id: string, options?: StoreCallOptions): Promise<TransactionRecord | undefined> {
+    const { rows } = await this.#session(options, (s) => s.query('SELECT * FROM transactions WHERE id = $1', [id]));
+    return rows[0] === undefined ? undefined : recordFromRow(rows[0]);
+  }
+
+  async commit(request: CommitRequest, options?: StoreCallOptions): Promise<CommitOutcome> {
+    checkCommitRequest(request);
+    const { accountId, expectedVersion, balances, ledger, record } = request;
+    const deltas = ledgerDeltas(ledger);
+    try {
+      return await this.#transaction(options, async (s): Promise<CommitOutcome> => {
+        const existing = await s.query('SELECT * FROM transactions WHERE id = $1', [record.id]);
+        if (existing.rows[0] !== undefined) return { status: 'duplicate_id', existing: recordFromRow(existing.rows[0]) };
+        // The compare-and-set fence; the balance terms refuse new balances that the ledger deltas do not explain.
+        const updated = await s.query(
+          `UPDATE accounts SET food = $3, meal = $4, cash = $5, version = version + 1
+           WHERE id = $1 AND version = $2 AND food + $6 = $3 AND meal + $7 = $4 AND cash + $8 = $5`,
+          [accountId, expectedVersion, balances.FOOD, balances.MEAL, balances.CASH, deltas.FOOD, deltas.MEAL, deltas.CASH],
+        );
+        if (updated.rowCount === 0) {
+          const current = await s.query('SELECT version FROM accounts WHERE id = $1', [accountId]);
+          const row = current.rows[0];
+          if (row === undefined) return { status: 'unknown_account' };
+          if (toSafeInteger(row['version']) !== expectedVersion) return { status: 'version_conflict' };
+          throw conservationError(accountId);
+        }
+        const inserted = await s.query(
+          `INSERT INTO transactions (id, account_id, kind, amount, mcc, merchant, category, applied_category, code,
+             reason, payload_hash, version, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           ON CONFLICT (id) DO NOTHING RETURNING id`,
+          [
+            record.id,
+            record.accountId,
+            record.kind,
+            record.amount,
+            record.mcc,
+            record.merchant,
+            record.category,
+            record.appliedCategory,
+            record.code,
+            record.reason,
+            record.payloadHash,
+            record.version,
+            record.createdAt,
+          ],
+        );
+        if (inserted.rowCount === 0) throw new LateDuplicate();
+        for (const entry of ledger) await insertLedger(s, entry);
+        return { status: 'committed' };
+      });
+    } catch (error) {
+      if (!(error instanceof LateDuplicate)) throw error;
+      // Rolled back; the other writer's record is committed (ON CONFLICT waited for it), so it can be read now.
+      const existing = await this.getTransaction(record.id, options);
+      if (existing === undefined) throw new StoreUnavailableError('duplicate transaction id vanished');
+      return { status: 'duplicate_id', existing };
+    }
+  }
+
+  async listTransactions(
+    accountId: string,
+    page: { limit: number; before?: number },
+    options?: StoreCallOptions,
+  ): Promise<TransactionPage> {
+    checkPage(page);
+    const { rows } = await this.#session(options, (s) =>
+      s.query(
+        `SELECT * FROM transactions WHERE account_id = $1 AND ($2::bigint IS NULL OR version < $2::bigint)
+         ORDER BY version DESC LIMIT $3`,
+        [accountId, page.before ?? null, page.limit + 1],
+      ),
+    );
+    const items = rows.slice(0, page.limit).map(recordFromRow);
+    const last = items.at(-1);
+    return rows.length > page.limit && last !== undefined ? { items, nextBefore: last.version } : { items };
+  }
+
+  async listLedger(accountId: string, options?: StoreCallOptions): Promise<LedgerEntry[]> {
+    const { rows } = await this.#session(options, (s) =>
+      s.query('SELECT * FROM ledger WHERE account_id = $1 ORDER BY version, seq', [accountId]),
+    );
+    return rows.map(ledgerFromRow);
+  }
+
+  async listMerchantRules(options?: StoreCallOptions): Promise<MerchantRule[]> {
+    const { rows } = await this.#session(options, (s) =>
+      s.query('SELECT match, category FROM merchant_rules ORDER BY match'),
+    );
+    return rows.map((row) => parseMerchantRule({ match: row['match'], category: row['category'] }));
+  }
+
+  async putMerchantRule(rule: MerchantRule, options?: StoreCallOptions): Promise<void> {
+    await this.#session(options, (s) =>
+      s.query(
+        `INSERT INTO merchant_rules (match, category) VALUES ($1, $2)
+         ON CONFLICT (match) DO UPDATE SET category = excluded.category`,
+        [rule.match, rule.category],
+      ),
+    );
+  }
+
+  async deleteMerchantRule(match: string, options?: StoreCallOptions): Promise<boolean> {
+    const result = await this.#session(options, (s) => s.query('DELETE FROM merchant_rules WHERE match = $1', [match]));
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+
+  /** Runs `work` in BEGIN … COMMIT; any failure rolls back (or drops the connection, which rolls back too). */
+  #transaction<T>(options: StoreCallOptions | undefined, work: (s: Session) => Promise<T>): Promise<T> {
+    return this.#session(options, async (s) => {
+      await s.query('BEGIN');
+      let result: T;
+      try {
+        result = await work(s);
+      } catch (error) {
+        await s.query('ROLLBACK').catch(() => s.markBroken());
+        throw error;
+      }
+      s.shield();
+      await s.query('COMMIT');
+      return result;
+    });
+  }
+
+  /**
+   * Lends `work` one pooled connection. An abort rejects at once with {@link StoreUnavailableError} and destroys the
+   * connection (the server then rolls back whatever it had open). A connection whose work failed is destroyed rather
+   * than returned, so that no pooled connection is ever left inside a transaction.
+   */
+  async #session<T>(options: StoreCallOptions | undefined, work: (s: Session) => Promise<T>): Promise<T> {
+    const signal = options?.signal;
+    throwIfAborted(signal);
+    if (this.#closed) throw new StoreUnavailableError('postgres store is closed');
+
+    let client: pg.PoolClient;
+    try {
+      client = await untilAborted(this.#pool.connect(), signal, (late) => late.release());
+    } catch (error) {
+      throw this.#unavailable(error, 'cannot get a postgres connection');
+    }
+
+    let shielded = false;
+    let broken = false;
+    let released = false;
+    const release = (error?: Error) => {
+      if (released) return;
+      released = true;
+      client.release(error);
+    };
+    const session: Session = {
+      query: (text, values) => client.query<Row>(text, values),
+      shield: () => {
+        shielded = true;
+      },
+      markBroken: () => {
+        broken = true;
+      },
+    };
+    let onAbort = (): void => {};
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        if (shielded) return;
+        release(new Error('store call aborted'));
+        reject(new StoreUnavailableError('store call aborted', { cause: signal?.reason }));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      const result = await Promise.race([work(session), aborted]);
+      release();
+      return result;
+    } catch (error) {
+      // Our own refusals come after a clean ROLLBACK; anything else may have left the connection in any state.
+      const clean = !broken && isOwnRefusal(error);
+      release(clean ? undefined : error instanceof Error ? error : new Error(String(error)));
+      throw this.#unavailable(error, 'postgres store call failed');
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #unavailable(error: unknown, message: string): unknown {
+    if (isOwnRefusal(error) || error instanceof CatracaError) return error;
+    this.#logger.warn({ err: error }, message);
+    return new StoreUnavailableError(message, { cause: error });
+  }
+}
+
+/** An error this module raised on purpose (not a driver or server failure). */
+function isOwnRefusal(error: unknown): boolean {
+  return (
+    error instanceof AccountExistsError ||
+    error instanceof InvalidDocumentError ||
+    error instanceof RangeError ||
+    error instanceof LateDuplicate
+  );
+}
+
+/** Opens a {@link PostgresStore} and runs its migrations. */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const store = new PostgresStore(options);
+  try {
+    await store.init();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
+
+/** Resolves like `promise` unless `signal` fires first; a value that arrives too late is handed to `discard`. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, discard: (late: T) => void): Promise<T> {
+  if (signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const onAbort = () => {
+      settled = true;
+      reject(new StoreUnavailableError('store call aborted', { cause: signal.reason }));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (settled) discard(value);
+        else resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!settled) reject(error);
+      },
+    );
+  });
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(`postgres ${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+function checkPage(page: { limit: number; before?: number }): void {
+  if (!Number.isSafeInteger(page.limit) || page.limit < 1 || page.limit > MAX_PAGE) {
+    throw new RangeError(`page limit must be an integer in 1..${MAX_PAGE}, got ${page.limit}`);
+  }
+  if (page.before !== undefined && !Number.isSafeInteger(page.before)) {
+    throw new RangeError(`page cursor must be an integer, got ${page.before}`);
+  }
+}
+
+async function insertLedger(s: Session, entry: LedgerEntry): Promise<void> {
+  await s.query(
+    `INSERT INTO ledger (account_id, transaction_id, kind, category, delta, balance_after, version, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [
+      entry.accountId,
+      entry.transactionId,
+      entry.kind,
+      entry.category,
+      entry.delta,
+      entry.balanceAfter,
+      entry.version,
+      entry.createdAt,
+    ],
+  );
+}
+
+/** TIMESTAMPTZ comes back as a Date; the domain speaks ISO-8601 strings. */
+function isoTime(value: unknown): unknown {
+  return value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : value;
+}
+
+function accountFromRow(row: Row): Account {
+  return parseAccount({
+    id: row['id'],
+    balances: { FOOD: toSafeInteger(row['food']), MEAL: toSafeInteger(row['meal']), CASH: toSafeInteger(row['cash']) },
+    version: toSafeInteger(row['version']),
+    createdAt: isoTime(row['created_at']),
+  });
+}
+
+function recordFromRow(row: Row): TransactionRecord {
+  return parseRecord({
+    id: row['id'],
+    accountId: row['account_id'],
+    kind: row['kind'],
+    amount: toSafeInteger(row['amount']),
+    mcc: row['mcc'],
+    merchant: row['merchant'],
+    category: row['category'],
+    appliedCategory: row['applied_category'],
+    code: row['code'],
+    reason: row['reason'],
+    payloadHash: row['payload_hash'],
+    version: toSafeInteger(row['version']),
+    createdAt: isoTime(row['created_at']),
+  });
+}
+
+function ledgerFromRow(row: Row): LedgerEntry {
+  return parseLedgerEntry({
+    accountId: row['account_id'],
+    transactionId: row['transaction_id'],
+    kind: row['kind'],
+    category: row['category'],
+    delta: toSafeInteger(row['delta']),
+    balanceAfter: toSafeInteger(row['balance_after']),
+    version: toSafeInteger(row['version']),
+    createdAt: isoTime(row['created_at']),
+  });
+}
