@@ -1,0 +1,353 @@
+import { MongoClient, MongoServerError } from 'mongodb';
+import type { ClientSession, Collection, Db, Document, TransactionOptions } from 'mongodb';
+import type { Account, Balances, LedgerEntry, MerchantRule, TransactionRecord } from '../../domain/types.js';
+import { AccountExistsError, ConfigError, InvalidDocumentError, StoreUnavailableError } from '../../errors.js';
+import { throwIfAborted } from '../abort.js';
+import { checkCommitRequest, conservationError, ledgerDeltas, openingEntries } from '../commit-request.js';
+import { parseAccount, parseLedgerEntry, parseMerchantRule, parseRecord, toSafeInteger } from '../documents.js';
+import { silentStoreLogger } from '../logger.js';
+import type { StoreLogger } from '../logger.js';
+import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from '../port.js';
+import { COLLECTION_INDEXES, COLLECTION_VALIDATORS } from './schema.js';
+
+export interface MongoStoreOptions {
+  /** A replica-set URI (transactions need one), e.g. `mongodb://h1,h2,h3/?replicaSet=rs0`. */
+  uri: string;
+  /** Default: the URI's database, else `catraca`. */
+  databaseName?: string;
+  /** How long an operation waits to find a usable primary. Default 2000. */
+  serverSelectionTimeoutMs?: number;
+  /** Limit on a transaction's commit. Default 5000. */
+  maxCommitTimeMs?: number;
+  /** Default: silent. */
+  logger?: StoreLogger;
+}
+
+export const MONGO_STORE_DEFAULTS = Object.freeze({
+  serverSelectionTimeoutMs: 2_000,
+  maxCommitTimeMs: 5_000,
+});
+
+const MAX_PAGE = 1_000;
+const DUPLICATE_KEY = 11_000;
+const NAMESPACE_EXISTS = 48;
+
+interface AccountDoc {
+  _id: string;
+  balances: Balances;
+  version: number;
+  createdAt: string;
+}
+type RecordDoc = Omit<TransactionRecord, 'id'> & { _id: string };
+/** `index` orders the entries of one commit (opening entries: FOOD, MEAL, CASH). */
+type LedgerDoc = LedgerEntry & { index: number };
+interface RuleDoc {
+  _id: string;
+  category: string;
+}
+
+/** The record insert lost a race on its id after the duplicate check: the commit is a duplicate after all. */
+class LateDuplicate extends Error {}
+
+/**
+ * A MongoDB store (replica set). Each commit is one multi-document transaction with majority read and write
+ * concerns: a duplicate-id check, a compare-and-set `updateOne({ _id, version })`, then the inserts. The driver
+ * retries the transaction on a transient error (a write conflict with a concurrent commit); the retry then sees the
+ * new version and answers `version_conflict`. The signal is checked between the steps, never after the last one:
+ * once the commit is on its way its outcome is reported.
+ */
+export class MongoStore implements Store {
+  readonly kind = 'mongodb' as const;
+  readonly #client: MongoClient;
+  readonly #db: Db;
+  readonly #logger: StoreLogger;
+  readonly #transaction: TransactionOptions;
+  #closed = false;
+
+  constructor(options: MongoStoreOptions) {
+    if (typeof options.uri !== 'string' || options.uri === '') throw new ConfigError('mongodb uri must not be empty');
+    const d = MONGO_STORE_DEFAULTS;
+    const serverSelectionTimeoutMs = options.serverSelectionTimeoutMs ?? d.serverSelectionTimeoutMs;
+    const maxCommitTimeMs = options.maxCommitTimeMs ?? d.maxCommitTimeMs;
+    for (const [name, value] of Object.entries({ serverSelectionTimeoutMs, maxCommitTimeMs })) {
+      if (!Number.isSafeInteger(value) || value <= 0) {
+        throw new ConfigError(`mongodb ${name} must be a positive integer, got ${value}`);
+      }
+    }
+    this.#logger = options.logger ?? silentStoreLogger;
+    this.#client = new MongoClient(options.uri, {
+      serverSelectionTimeoutMS: serverSelectionTimeoutMs,
+      readConcern: { level: 'majority' },
+      writeConcern: { w: 'majority' },
+      readPreference: 'primary',
+    });
+    this.#db = this.#client.db(options.databaseName ?? (databaseFromUri(options.uri) || 'catraca'));
+    this.#transaction = {
+      readConcern: { level: 'majority' },
+      writeConcern: { w: 'majority' },
+      readPreference: 'primary',
+      maxCommitTimeMS: maxCommitTimeMs,
+    };
+  }
+
+  get #accounts(): Collection<AccountDoc> {
+    return this.#db.collection<AccountDoc>('accounts');
+  }
+  get #records(): Collection<RecordDoc> {
+    return this.#db.collection<RecordDoc>('transactions');
+  }
+  get #ledger(): Collection<LedgerDoc> {
+    return this.#db.collection<LedgerDoc>('ledger');
+  }
+  get #rules(): Collection<RuleDoc> {
+    return this.#db.collection<RuleDoc>('merchantRules');
+  }
+
+  async init(options?: StoreCallOptions): Promise<void> {
+    await this.#call(options, async (signal) => {
+      // Collections are created up front: a transaction cannot rely on implicit creation racing with another one.
+      for (const [name, validator] of Object.entries(COLLECTION_VALIDATORS)) {
+        try {
+          await this.#db.createCollection(name, { validator, validationLevel: 'strict', validationAction: 'error' });
+        } catch (error) {
+          if (!(error instanceof MongoServerError && error.code === NAMESPACE_EXISTS)) throw error;
+        }
+        throwIfAborted(signal);
+      }
+      for (const [name, indexes] of Object.entries(COLLECTION_INDEXES)) {
+        await this.#db.collection(name).createIndexes(indexes);
+      }
+    });
+  }
+
+  async ping(options?: StoreCallOptions): Promise<void> {
+    await this.#call(options, (signal) => this.#db.command({ ping: 1 }, signalOption(signal)));
+  }
+
+  async createAccount(id: string, balances: Balances, options?: StoreCallOptions): Promise<Account> {
+    const createdAt = new Date().toISOString();
+    await this.#inTransaction(options, async (session, signal) => {
+      try {
+        await this.#accounts.insertOne({ _id: id, balances: { ...balances }, version: 0, createdAt }, { session });
+      } catch (error) {
+        if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) throw new AccountExistsError(id);
+        throw error;
+      }
+      const opening = openingEntries(id, balances, createdAt).map((entry, index) => ({ ...entry, index }));
+      throwIfAborted(signal);
+      if (opening.length > 0) await this.#ledger.insertMany(opening, { session });
+    });
+    return { id, balances: { ...balances }, version: 0, createdAt };
+  }
+
+  async getAccount(id: string, options?: StoreCallOptions): Promise<Account | undefined> {
+    const doc = await this.#call(options, (signal) => this.#accounts.findOne({ _id: id }, signalOption(signal)));
+    return doc === null ? undefined : accountFromDoc(doc);
+  }
+
+  async getTransaction(id: string, options?: StoreCallOptions): Promise<TransactionRecord | undefined> {
+    const doc = await this.#call(options, (signal) => this.#records.findOne({ _id: id }, signalOption(signal)));
+    return doc === null ? undefined : recordFromDoc(doc);
+  }
+
+  async commit(request: CommitRequest, options?: StoreCallOptions): Promise<CommitOutcome> {
+    checkCommitRequest(request);
+    const { accountId, expectedVersion, balances, ledger, record } = request;
+    const deltas = ledgerDeltas(ledger);
+    const { id, ...recordFields } = record;
+    try {
+      return await this.#inTransaction(options, async (session, signal): Promise<CommitOutcome> => {
+        const existing = await this.#records.findOne({ _id: id }, { session });
+        if (existing !== null) return { status: 'duplicate_id', existing: recordFromDoc(existing) };
+        throwIfAborted(signal);
+        // The compare-and-set fence; $expr refuses new balances that the ledger deltas do not explain.
+        const updated = await this.#accounts.updateOne(
+          {
+            _id: accountId,
+            version: expectedVersion,
+            $expr: {
+              $and: (['FOOD', 'MEAL', 'CASH'] as const).map((c) => ({
+                $eq: [{ $add: [`$balances.${c}`, deltas[c]] }, balances[c]],
+              })),
+            },
+          },
+          { $set: { balances: { ...balances } }, $inc: { version: 1 } },
+          { session },
+        );
+        if (updated.matchedCount === 0) {
+          const current = await this.#accounts.findOne({ _id: accountId }, { session, projection: { version: 1 } });
+          if (current === null) return { status: 'unknown_account' };
+          if (toSafeInteger(current.version) !== expectedVersion) return { status: 'version_conflict' };
+          throw conservationError(accountId);
+        }
+        throwIfAborted(signal);
+        try {
+          await this.#records.insertOne({ _id: id, ...recordFields }, { session });
+        } catch (error) {
+          if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) throw new LateDuplicate();
+          throw error;
+        }
+        if (ledger.length > 0) {
+          await this.#ledger.insertMany(
+            ledger.map((entry, index) => ({ ...entry, index })),
+            { session },
+          );
+        }
+        throwIfAborted(signal);
+        return { status: 'committed' };
+      });
+    } catch (error) {
+      if (!(error instanceof LateDuplicate)) throw error;
+      const existing = await this.getTransaction(id, options);
+      if (existing === undefined) throw new StoreUnavailableError('duplicate transaction id vanished');
+      return { status: 'duplicate_id', existing };
+    }
+  }
+
+  async listTransactions(
+    accountId: string,
+    page: { limit: number; before?: number },
+    options?: StoreCallOptions,
+  ): Promise<TransactionPage> {
+    if (!Number.isSafeInteger(page.limit) || page.limit < 1 || page.limit > MAX_PAGE) {
+      throw new RangeError(`page limit must be an integer in 1..${MAX_PAGE}, got ${page.limit}`);
+    }
+    const filter = page.before === undefined ? { accountId } : { accountId, version: { $lt: page.before } };
+    const docs = await this.#call(options, (signal) =>
+      this.#records
+        .find(filter, signalOption(signal))
+        .sort({ version: -1 })
+        .limit(page.limit + 1)
+        .toArray(),
+    );
+    const items = docs.slice(0, page.limit).map(recordFromDoc);
+    const last = items.at(-1);
+    return docs.length > page.limit && last !== undefined ? { items, nextBefore: last.version } : { items };
+  }
+
+  async listLedger(accountId: string, options?: StoreCallOptions): Promise<LedgerEntry[]> {
+    const docs = await this.#call(options, (signal) =>
+      this.#ledger.find({ accountId }, signalOption(signal)).sort({ version: 1, index: 1 }).toArray(),
+    );
+    return docs.map(ledgerFromDoc);
+  }
+
+  async listMerchantRules(options?: StoreCallOptions): Promise<MerchantRule[]> {
+    const docs = await this.#call(options, (signal) =>
+      this.#rules.find({}, signalOption(signal)).sort({ _id: 1 }).toArray(),
+    );
+    return docs.map((doc) => parseMerchantRule({ match: doc._id, category: doc.category }));
+  }
+
+  async putMerchantRule(rule: MerchantRule, options?: StoreCallOptions): Promise<void> {
+    await this.#call(options, () =>
+      this.#rules.replaceOne({ _id: rule.match }, { category: rule.category }, { upsert: true }),
+    );
+  }
+
+  async deleteMerchantRule(match: string, options?: StoreCallOptions): Promise<boolean> {
+    const result = await this.#call(options, () => this.#rules.deleteOne({ _id: match }));
+    return result.deletedCount > 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#client.close();
+  }
+
+  /** Runs `work` in one transaction (retried by the driver on transient errors); a thrown error aborts it. */
+  #inTransaction<T>(
+    options: StoreCallOptions | undefined,
+    work: (session: ClientSession, signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    return this.#call(options, async (signal) => {
+      const session = this.#client.startSession();
+      try {
+        return await session.withTransaction(() => work(session, signal), this.#transaction);
+      } finally {
+        await session.endSession();
+      }
+    });
+  }
+
+  /** Maps driver failures to {@link StoreUnavailableError}; the domain's own refusals pass through. */
+  async #call<T>(options: StoreCallOptions | undefined, work: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    const signal = options?.signal;
+    throwIfAborted(signal);
+    if (this.#closed) throw new StoreUnavailableError('mongodb store is closed');
+    try {
+      return await work(signal);
+    } catch (error) {
+      if (
+        error instanceof AccountExistsError ||
+        error instanceof InvalidDocumentError ||
+        error instanceof StoreUnavailableError ||
+        error instanceof RangeError ||
+        error instanceof LateDuplicate
+      ) {
+        throw error;
+      }
+      this.#logger.warn({ err: error }, 'mongodb store call failed');
+      throw new StoreUnavailableError('mongodb store call failed', { cause: error });
+    }
+  }
+}
+
+/** Connects a {@link MongoStore} and creates its collections and indexes. */
+export async function openMongoStore(options: MongoStoreOptions): Promise<MongoStore> {
+  const store = new MongoStore(options);
+  try {
+    await store.init();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
+
+function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal === undefined ? {} : { signal };
+}
+
+function databaseFromUri(uri: string): string {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]*)/.exec(uri);
+  return decodeURIComponent(match?.[1] ?? '');
+}
+
+function accountFromDoc(doc: Document): Account {
+  const balances = (doc['balances'] ?? {}) as Record<string, unknown>;
+  return parseAccount({
+    id: doc['_id'],
+    balances: {
+      FOOD: toSafeInteger(balances['FOOD']),
+      MEAL: toSafeInteger(balances['MEAL']),
+      CASH: toSafeInteger(balances['CASH']),
+    },
+    version: toSafeInteger(doc['version']),
+    createdAt: doc['createdAt'],
+  });
+}
+
+function recordFromDoc(doc: Document): TransactionRecord {
+  const { _id, ...fields } = doc;
+  return parseRecord({
+    ...fields,
+    id: _id,
+    amount: toSafeInteger(fields['amount']),
+    version: toSafeInteger(fields['version']),
+  });
+}
+
+function ledgerFromDoc(doc: Document): LedgerEntry {
+  return parseLedgerEntry({
+    accountId: doc['accountId'],
+    transactionId: doc['transactionId'],
+    kind: doc['kind'],
+    category: doc['category'],
+    delta: toSafeInteger(doc['delta']),
+    balanceAfter: toSafeInteger(doc['balanceAfter']),
+    version: toSafeInteger(doc['version']),
+    createdAt: doc['createdAt'],
+  });
+}

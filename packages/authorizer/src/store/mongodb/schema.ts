@@ -1,0 +1,75 @@
+import type { Document, IndexDescription } from 'mongodb';
+
+/*
+ * Server-side validators repeat the domain rules (no negative balance, positive integer amounts, known enums) as a
+ * last line of defence: a commit that breaks one fails inside its transaction and writes nothing.
+ */
+
+// The driver writes a JS integer outside the int32 range as a double: accept it, but only a whole one.
+const integer = { bsonType: ['int', 'long', 'double'], multipleOf: 1 };
+const nonNegative = { ...integer, minimum: 0 };
+const category = { enum: ['FOOD', 'MEAL', 'CASH'] };
+
+export const COLLECTION_VALIDATORS: Readonly<Record<string, Document>> = Object.freeze({
+  accounts: {
+    $jsonSchema: {
+      bsonType: 'object',
+      required: ['_id', 'balances', 'version', 'createdAt'],
+      properties: {
+        _id: { bsonType: 'string' },
+        balances: {
+          bsonType: 'object',
+          required: ['FOOD', 'MEAL', 'CASH'],
+          properties: { FOOD: nonNegative, MEAL: nonNegative, CASH: nonNegative },
+        },
+        version: nonNegative,
+        createdAt: { bsonType: 'string' },
+      },
+    },
+  },
+  transactions: {
+    $jsonSchema: {
+      bsonType: 'object',
+      required: ['_id', 'accountId', 'kind', 'amount', 'category', 'code', 'reason', 'payloadHash', 'version'],
+      properties: {
+        _id: { bsonType: 'string' },
+        accountId: { bsonType: 'string' },
+        kind: { enum: ['debit', 'credit'] },
+        amount: { ...integer, minimum: 1 },
+        category,
+        appliedCategory: { enum: ['FOOD', 'MEAL', 'CASH', null] },
+        code: { enum: ['00', '51'] },
+        reason: { enum: ['approved', 'insufficient_funds', 'credited'] },
+        payloadHash: { bsonType: 'string' },
+        version: { ...integer, minimum: 1 },
+      },
+    },
+  },
+  ledger: {
+    $jsonSchema: {
+      bsonType: 'object',
+      required: ['accountId', 'kind', 'category', 'delta', 'balanceAfter', 'version', 'index'],
+      properties: {
+        kind: { enum: ['opening', 'debit', 'credit'] },
+        category,
+        delta: integer,
+        balanceAfter: nonNegative,
+        version: nonNegative,
+        index: nonNegative,
+      },
+    },
+  },
+  merchantRules: {
+    $jsonSchema: {
+      bsonType: 'object',
+      required: ['_id', 'category'],
+      properties: { _id: { bsonType: 'string' }, category },
+    },
+  },
+});
+
+/** `_id` is unique already (transaction ids, account ids, rule matches); these add the per-account orderings. */
+export const COLLECTION_INDEXES: Readonly<Record<string, IndexDescription[]>> = Object.freeze({
+  transactions: [{ key: { accountId: 1, version: -1 }, name: 'account_version', unique: true }],
+  ledger: [{ key: { accountId: 1, version: 1, index: 1 }, name: 'account_version_index', unique: true }],
+});
