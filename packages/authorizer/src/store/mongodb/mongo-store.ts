@@ -6,6 +6,7 @@ import { throwIfAborted } from '../abort.js';
 import { checkCommitRequest, conservationError, ledgerDeltas, openingEntries } from '../commit-request.js';
 import { parseAccount, parseLedgerEntry, parseMerchantRule, parseRecord, toSafeInteger } from '../documents.js';
 import { silentStoreLogger } from '../logger.js';
+import { checkPage } from '../page.js';
 import type { StoreLogger } from '../logger.js';
 import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from '../port.js';
 import { COLLECTION_INDEXES, COLLECTION_VALIDATORS } from './schema.js';
@@ -28,7 +29,6 @@ export const MONGO_STORE_DEFAULTS = Object.freeze({
   maxCommitTimeMs: 5_000,
 });
 
-const MAX_PAGE = 1_000;
 const DUPLICATE_KEY = 11_000;
 const NAMESPACE_EXISTS = 48;
 
@@ -209,9 +209,7 @@ export class MongoStore implements Store {
     page: { limit: number; before?: number },
     options?: StoreCallOptions,
   ): Promise<TransactionPage> {
-    if (!Number.isSafeInteger(page.limit) || page.limit < 1 || page.limit > MAX_PAGE) {
-      throw new RangeError(`page limit must be an integer in 1..${MAX_PAGE}, got ${page.limit}`);
-    }
+    checkPage(page);
     const filter = page.before === undefined ? { accountId } : { accountId, version: { $lt: page.before } };
     const docs = await this.#call(options, (signal) =>
       this.#records

@@ -9,11 +9,14 @@ import {
 } from '../../errors.js';
 import { throwIfAborted } from '../abort.js';
 import { checkCommitRequest, conservationError, ledgerDeltas, openingEntries } from '../commit-request.js';
-import { parseAccount, parseLedgerEntry, parseMerchantRule, parseRecord, toSafeInteger } from '../documents.js';
+import { parseMerchantRule, toSafeInteger } from '../documents.js';
 import { silentStoreLogger } from '../logger.js';
+import { checkPage } from '../page.js';
 import type { StoreLogger } from '../logger.js';
 import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from '../port.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './migrations.js';
+import { accountFromRow, ledgerFromRow, recordFromRow } from './rows.js';
+import type { Row } from './rows.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -42,10 +45,6 @@ export const POSTGRES_STORE_DEFAULTS = Object.freeze({
   idleTimeoutMs: 30_000,
   applicationName: 'catraca',
 });
-
-const MAX_PAGE = 1_000;
-
-type Row = Record<string, unknown>;
 
 interface Session {
   query(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
@@ -395,14 +394,6 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
-function checkPage(page: { limit: number; before?: number }): void {
-  if (!Number.isSafeInteger(page.limit) || page.limit < 1 || page.limit > MAX_PAGE) {
-    throw new RangeError(`page limit must be an integer in 1..${MAX_PAGE}, got ${page.limit}`);
-  }
-  if (page.before !== undefined && !Number.isSafeInteger(page.before)) {
-    throw new RangeError(`page cursor must be an integer, got ${page.before}`);
-  }
-}
 
 async function insertLedger(s: Session, entry: LedgerEntry): Promise<void> {
   await s.query(
@@ -419,49 +410,4 @@ async function insertLedger(s: Session, entry: LedgerEntry): Promise<void> {
       entry.createdAt,
     ],
   );
-}
-
-/** TIMESTAMPTZ comes back as a Date; the domain speaks ISO-8601 strings. */
-function isoTime(value: unknown): unknown {
-  return value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : value;
-}
-
-function accountFromRow(row: Row): Account {
-  return parseAccount({
-    id: row['id'],
-    balances: { FOOD: toSafeInteger(row['food']), MEAL: toSafeInteger(row['meal']), CASH: toSafeInteger(row['cash']) },
-    version: toSafeInteger(row['version']),
-    createdAt: isoTime(row['created_at']),
-  });
-}
-
-function recordFromRow(row: Row): TransactionRecord {
-  return parseRecord({
-    id: row['id'],
-    accountId: row['account_id'],
-    kind: row['kind'],
-    amount: toSafeInteger(row['amount']),
-    mcc: row['mcc'],
-    merchant: row['merchant'],
-    category: row['category'],
-    appliedCategory: row['applied_category'],
-    code: row['code'],
-    reason: row['reason'],
-    payloadHash: row['payload_hash'],
-    version: toSafeInteger(row['version']),
-    createdAt: isoTime(row['created_at']),
-  });
-}
-
-function ledgerFromRow(row: Row): LedgerEntry {
-  return parseLedgerEntry({
-    accountId: row['account_id'],
-    transactionId: row['transaction_id'],
-    kind: row['kind'],
-    category: row['category'],
-    delta: toSafeInteger(row['delta']),
-    balanceAfter: toSafeInteger(row['balance_after']),
-    version: toSafeInteger(row['version']),
-    createdAt: isoTime(row['created_at']),
-  });
 }

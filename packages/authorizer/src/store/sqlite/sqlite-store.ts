@@ -5,6 +5,7 @@ import { throwIfAborted } from '../abort.js';
 import { checkCommitRequest, conservationError, ledgerDeltas, openingEntries } from '../commit-request.js';
 import { parseAccount, parseLedgerEntry, parseMerchantRule, parseRecord, toSafeInteger } from '../documents.js';
 import { silentStoreLogger } from '../logger.js';
+import { checkPage } from '../page.js';
 import type { StoreLogger } from '../logger.js';
 import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from '../port.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
@@ -24,9 +25,6 @@ export interface SqliteStoreOptions {
 }
 
 export const SQLITE_STORE_DEFAULTS = Object.freeze({ durability: 'full' as const, busyTimeoutMs: 2_000 });
-
-/** Largest page `listTransactions` serves. */
-const MAX_PAGE = 1_000;
 
 type Row = Record<string, unknown>;
 
@@ -280,14 +278,6 @@ function prepare(db: Database.Database) {
   };
 }
 
-function checkPage(page: { limit: number; before?: number }): void {
-  if (!Number.isSafeInteger(page.limit) || page.limit < 1 || page.limit > MAX_PAGE) {
-    throw new RangeError(`page limit must be an integer in 1..${MAX_PAGE}, got ${page.limit}`);
-  }
-  if (page.before !== undefined && !Number.isSafeInteger(page.before)) {
-    throw new RangeError(`page cursor must be an integer, got ${page.before}`);
-  }
-}
 
 function accountFromRow(row: Row): Account {
   return parseAccount({

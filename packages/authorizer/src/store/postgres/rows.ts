@@ -1,0 +1,50 @@
+import type { Account, LedgerEntry, TransactionRecord } from '../../domain/types.js';
+import { parseAccount, parseLedgerEntry, parseRecord, toSafeInteger } from '../documents.js';
+
+/** A row as `pg` returns it: BIGINT as a string, TIMESTAMPTZ as a Date. */
+export type Row = Record<string, unknown>;
+
+/** TIMESTAMPTZ comes back as a Date; the domain speaks ISO-8601 strings. */
+function isoTime(value: unknown): unknown {
+  return value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : value;
+}
+
+export function accountFromRow(row: Row): Account {
+  return parseAccount({
+    id: row['id'],
+    balances: { FOOD: toSafeInteger(row['food']), MEAL: toSafeInteger(row['meal']), CASH: toSafeInteger(row['cash']) },
+    version: toSafeInteger(row['version']),
+    createdAt: isoTime(row['created_at']),
+  });
+}
+
+export function recordFromRow(row: Row): TransactionRecord {
+  return parseRecord({
+    id: row['id'],
+    accountId: row['account_id'],
+    kind: row['kind'],
+    amount: toSafeInteger(row['amount']),
+    mcc: row['mcc'],
+    merchant: row['merchant'],
+    category: row['category'],
+    appliedCategory: row['applied_category'],
+    code: row['code'],
+    reason: row['reason'],
+    payloadHash: row['payload_hash'],
+    version: toSafeInteger(row['version']),
+    createdAt: isoTime(row['created_at']),
+  });
+}
+
+export function ledgerFromRow(row: Row): LedgerEntry {
+  return parseLedgerEntry({
+    accountId: row['account_id'],
+    transactionId: row['transaction_id'],
+    kind: row['kind'],
+    category: row['category'],
+    delta: toSafeInteger(row['delta']),
+    balanceAfter: toSafeInteger(row['balance_after']),
+    version: toSafeInteger(row['version']),
+    createdAt: isoTime(row['created_at']),
+  });
+}
