@@ -2,7 +2,8 @@
  * A TCP fault proxy for fault tests: clients connect to the proxy, the proxy connects to the real server. Modes:
  * - `pass`: forward both ways.
  * - `blackhole`: accept connections, forward nothing either way, answer nothing (a silent partition, or a server that
- *   accepts TCP but hangs). Bytes sent meanwhile are discarded, as a network partition would lose them.
+ *   accepts TCP but hangs). Bytes sent meanwhile are held back and delivered when the mode returns to `pass`, as TCP
+ *   retransmission would deliver them after a partition heals (unless an end closed the connection meanwhile).
  * - `delay`: forward both ways after `delayMs`.
  * `drop()` resets every current connection. `dropAfterRequest(match)` forwards the next client frame that matches,
  * then swallows the server's reply and resets the connection: the request happened, its answer was lost.
@@ -27,6 +28,8 @@ interface Pipe {
   handshakeSeen: boolean;
   pending: Buffer;
   swallowReplies: boolean;
+  heldFromClient: Buffer[];
+  heldFromServer: Buffer[];
 }
 
 export class FaultProxy {
@@ -80,6 +83,11 @@ export class FaultProxy {
   setMode(mode: FaultMode, options: { delayMs?: number } = {}): void {
     this.#mode = mode;
     this.#delayMs = options.delayMs ?? 0;
+    if (mode === 'blackhole') return;
+    for (const pipe of this.#pipes) {
+      for (const chunk of pipe.heldFromClient.splice(0)) this.#fromClient(pipe, chunk);
+      for (const chunk of pipe.heldFromServer.splice(0)) this.#fromServer(pipe, chunk);
+    }
   }
 
   /** Resets every open connection (both sides). */
@@ -108,7 +116,15 @@ export class FaultProxy {
     client.setNoDelay(true);
     const upstream = createConnection(this.target);
     upstream.setNoDelay(true);
-    const pipe: Pipe = { client, upstream, handshakeSeen: false, pending: Buffer.alloc(0), swallowReplies: false };
+    const pipe: Pipe = {
+      client,
+      upstream,
+      handshakeSeen: false,
+      pending: Buffer.alloc(0),
+      swallowReplies: false,
+      heldFromClient: [],
+      heldFromServer: [],
+    };
     this.#pipes.add(pipe);
     const close = (): void => this.#close(pipe);
     client.on('error', close).on('close', close);
@@ -124,7 +140,10 @@ export class FaultProxy {
   }
 
   #fromClient(pipe: Pipe, chunk: Buffer): void {
-    if (this.#mode === 'blackhole') return;
+    if (this.#mode === 'blackhole') {
+      pipe.heldFromClient.push(chunk);
+      return;
+    }
     pipe.pending = Buffer.concat([pipe.pending, chunk]);
     while (pipe.pending.length >= 4) {
       const size = pipe.pending.readInt32BE(0);
@@ -155,7 +174,10 @@ export class FaultProxy {
       done?.();
       return;
     }
-    if (this.#mode === 'blackhole') return;
+    if (this.#mode === 'blackhole') {
+      pipe.heldFromServer.push(chunk);
+      return;
+    }
     this.#forward(pipe.client, chunk);
   }
 

@@ -269,18 +269,23 @@ export class ZkSession {
 
   #schedule(): void {
     if (this.#closed) return;
-    const period = Math.max(20, Math.floor(this.sessionTimeoutMs / 12));
+    const period = Math.max(10, Math.floor(this.sessionTimeoutMs / 20));
     this.#timer = setTimeout(() => this.#tick(), period);
     this.#timer.unref();
   }
 
-  /** Heartbeat and watchdog: runs every twelfth of the session timeout. */
+  /**
+   * Heartbeat and watchdog: runs every twentieth of the session timeout. The session is given up a little before the
+   * server can expire it (at 85% of the timeout, so 90% at worst with this tick): a holder must learn of the loss
+   * before anyone else can be granted its lock; the server's expiry is itself rounded up to its next tick.
+   */
   #tick(): void {
     if (this.#closed) return;
     const now = Date.now();
     const suspendAfter = this.#suspendAfterMs;
-    if (this.#everConnected && this.#state !== 'lost' && now - this.#lastAnsweredSentAt > this.sessionTimeoutMs) {
-      this.#lose(`no answer from ZooKeeper for the whole session timeout (${this.sessionTimeoutMs} ms)`);
+    const loseAfter = Math.floor(this.sessionTimeoutMs * 0.85);
+    if (this.#everConnected && this.#state !== 'lost' && now - this.#lastAnsweredSentAt > loseAfter) {
+      this.#lose(`no answer from ZooKeeper for ${now - this.#lastAnsweredSentAt} ms (session timeout ${this.sessionTimeoutMs} ms)`);
     } else if (this.connected) {
       if (now - this.#lastReplyAt > suspendAfter) {
         this.options.logger.warn({ event: 'zk.silent', silentMs: now - this.#lastReplyAt }, 'ZooKeeper server silent; trying another');
