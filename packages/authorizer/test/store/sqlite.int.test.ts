@@ -45,6 +45,50 @@ describe('SqliteStore specifics', () => {
     expect(() => new SqliteStore({ path, busyTimeoutMs: -1 })).toThrow(ConfigError);
   });
 
+  it('group commit: commits issued together each keep their own outcome, and a failing one spoils no other', async () => {
+    const store = await openSqliteStore({ path });
+    try {
+      const zero = { FOOD: 0, MEAL: 0, CASH: 0 };
+      for (const id of ['a', 'b', 'c', 'd']) await store.createAccount(id, { ...zero, CASH: 1_000 });
+      const at = '2026-01-01T00:00:00.000Z';
+      const debit = (accountId: string, id: string, expectedVersion: number, amount: number, after = 1_000 - amount) => ({
+        accountId,
+        expectedVersion,
+        balances: { ...zero, CASH: after },
+        ledger: [
+          { accountId, transactionId: id, kind: 'debit' as const, category: 'CASH' as const, delta: -amount, balanceAfter: after, version: expectedVersion + 1, createdAt: at },
+        ],
+        record: {
+          id, accountId, kind: 'debit' as const, amount, mcc: '5999', merchant: 'X', category: 'CASH' as const,
+          appliedCategory: 'CASH' as const, code: '00' as const, reason: 'approved' as const, payloadHash: id,
+          version: expectedVersion + 1, createdAt: at,
+        },
+      });
+      // Issued in one tick, so they share one SQLite transaction.
+      const outcomes = await Promise.allSettled([
+        store.commit(debit('a', 't-a', 0, 100)),
+        store.commit(debit('b', 't-b', 7, 100)), // stale version
+        store.commit(debit('c', 't-c', 0, 100, 950)), // ledger does not match the balances: refused
+        store.commit(debit('d', 't-d', 0, 100)),
+        store.commit(debit('nobody', 't-n', 0, 100)),
+      ]);
+      expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value.status : 'rejected'))).toEqual([
+        'committed',
+        'version_conflict',
+        'rejected',
+        'committed',
+        'unknown_account',
+      ]);
+      expect((await store.getAccount('a'))!.balances.CASH).toBe(900);
+      expect((await store.getAccount('b'))!.version).toBe(0);
+      expect((await store.getAccount('c'))!.balances.CASH).toBe(1_000);
+      expect(await store.getTransaction('t-c')).toBeUndefined();
+      expect((await store.getAccount('d'))!.balances.CASH).toBe(900);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('leaves the file in WAL mode', async () => {
     const store = await openSqliteStore({ path });
     await store.close();

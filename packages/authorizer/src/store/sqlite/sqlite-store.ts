@@ -28,6 +28,12 @@ export const SQLITE_STORE_DEFAULTS = Object.freeze({ durability: 'full' as const
 
 type Row = Record<string, unknown>;
 
+interface PendingCommit {
+  request: CommitRequest;
+  resolve(outcome: CommitOutcome): void;
+  reject(error: unknown): void;
+}
+
 /**
  * The embedded store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so every call runs to completion
  * (or rolls back) before the event loop moves on: no transaction is ever left open across an `await`, and a signal
@@ -38,6 +44,8 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #logger: StoreLogger;
   #statements: ReturnType<typeof prepare> | undefined;
+  #commitStep: ((request: CommitRequest) => CommitOutcome) | undefined;
+  #pending: PendingCommit[] = [];
   #closed = false;
 
   constructor(options: SqliteStoreOptions) {
@@ -127,37 +135,91 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * Group commit: commits that arrive while the event loop is busy are written together in one SQLite transaction
+   * (one WAL sync for the group), each inside its own savepoint so that it keeps its own outcome. A caller's promise
+   * settles only after the group's COMMIT, so an answer never precedes its durable write.
+   */
   async commit(request: CommitRequest, options?: StoreCallOptions): Promise<CommitOutcome> {
     checkCommitRequest(request);
-    return this.#run(options, () => {
+    try {
+      throwIfAborted(options?.signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#closed) return Promise.reject(new StoreUnavailableError('sqlite store is closed'));
+    return new Promise<CommitOutcome>((resolve, reject) => {
+      this.#pending.push({ request, resolve, reject });
+      if (this.#pending.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    const group = this.#pending;
+    this.#pending = [];
+    if (group.length === 0) return;
+    let results: Array<{ outcome: CommitOutcome } | { error: unknown }>;
+    try {
+      if (this.#closed) throw new StoreUnavailableError('sqlite store is closed');
+      const one = this.#commitOne;
+      results = this.#db
+        .transaction(() =>
+          group.map(({ request }) => {
+            try {
+              // A nested transaction function runs in a savepoint: a throw rolls back this commit alone.
+              return { outcome: one(request) };
+            } catch (error) {
+              return { error };
+            }
+          }),
+        )
+        .immediate();
+    } catch (error) {
+      const failure =
+        error instanceof CatracaError ? error : new StoreUnavailableError('sqlite commit failed', { cause: error });
+      if (!(error instanceof CatracaError)) this.#logger.error({ err: error, group: group.length }, 'sqlite group commit failed');
+      for (const { reject } of group) reject(failure);
+      return;
+    }
+    group.forEach(({ resolve, reject }, i) => {
+      const result = results[i]!;
+      if ('outcome' in result) return resolve(result.outcome);
+      const { error } = result;
+      if (error instanceof CatracaError || error instanceof RangeError) return reject(error);
+      this.#logger.error({ err: error }, 'sqlite commit failed');
+      reject(new StoreUnavailableError('sqlite commit failed', { cause: error }));
+    });
+  }
+
+  /** One commit's statements; called inside the group's transaction. */
+  get #commitOne(): (request: CommitRequest) => CommitOutcome {
+    this.#commitStep ??= this.#db.transaction((request: CommitRequest): CommitOutcome => {
       const s = this.#stmts();
       const { accountId, expectedVersion, balances, ledger, record } = request;
       const deltas = ledgerDeltas(ledger);
-      const commit = this.#db.transaction((): CommitOutcome => {
-        const existing = s.getRecord.get(record.id) as Row | undefined;
-        if (existing !== undefined) return { status: 'duplicate_id', existing: recordFromRow(existing) };
-        const updated = s.casAccount.run({
-          id: accountId,
-          expected: expectedVersion,
-          food: balances.FOOD,
-          meal: balances.MEAL,
-          cash: balances.CASH,
-          dFood: deltas.FOOD,
-          dMeal: deltas.MEAL,
-          dCash: deltas.CASH,
-        });
-        if (updated.changes === 0) {
-          const current = s.accountVersion.get(accountId) as Row | undefined;
-          if (current === undefined) return { status: 'unknown_account' };
-          if (toSafeInteger(current['version']) !== expectedVersion) return { status: 'version_conflict' };
-          throw conservationError(accountId);
-        }
-        s.insertRecord.run(recordParams(record));
-        for (const entry of ledger) s.insertLedger.run(ledgerParams(entry));
-        return { status: 'committed' };
+      const existing = s.getRecord.get(record.id) as Row | undefined;
+      if (existing !== undefined) return { status: 'duplicate_id', existing: recordFromRow(existing) };
+      const updated = s.casAccount.run({
+        id: accountId,
+        expected: expectedVersion,
+        food: balances.FOOD,
+        meal: balances.MEAL,
+        cash: balances.CASH,
+        dFood: deltas.FOOD,
+        dMeal: deltas.MEAL,
+        dCash: deltas.CASH,
       });
-      return commit.immediate();
+      if (updated.changes === 0) {
+        const current = s.accountVersion.get(accountId) as Row | undefined;
+        if (current === undefined) return { status: 'unknown_account' };
+        if (toSafeInteger(current['version']) !== expectedVersion) return { status: 'version_conflict' };
+        throw conservationError(accountId);
+      }
+      s.insertRecord.run(recordParams(record));
+      for (const entry of ledger) s.insertLedger.run(ledgerParams(entry));
+      return { status: 'committed' };
     });
+    return this.#commitStep;
   }
 
   async listTransactions(
@@ -202,6 +264,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#flush();
     this.#closed = true;
     this.#db.close();
   }
