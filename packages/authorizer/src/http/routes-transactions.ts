@@ -20,10 +20,10 @@ export function transactionRoutes(router: Router<RequestState>, deps: AppDeps, a
     if (!parsed.ok) {
       ctx.set('Catraca-Error', parsed.error);
       outcome = { code: '07', reason: 'invalid_request', transactionId: '', replayed: false };
-      ctx.state.log.info({ reason: 'invalid_request', error: parsed.error }, 'invalid authorization request');
+      ctx.state.log.debug({ reason: 'invalid_request', error: parsed.error }, 'invalid authorization request');
     } else {
       outcome = await authorizer.authorize(parsed.value, signal);
-      ctx.state.log.info(
+      ctx.state.log.debug(
         {
           account: parsed.value.accountId,
           transaction: outcome.transactionId,
