@@ -1,9 +1,21 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { ConfigError } from './errors.js';
 import type { Store } from './store/port.js';
 
-/** Opens the cluster-mode store named by `STORE` (PostgreSQL or MongoDB). */
-export async function openClusterStore(config: Config, _logger: Logger): Promise<Store> {
-  throw new ConfigError(`STORE=${config.STORE} is not available in this build`);
+/**
+ * Opens the cluster-mode store named by `STORE`. Loaded on demand so that embedded mode never loads a network
+ * database driver.
+ */
+export async function openClusterStore(config: Config, logger: Logger): Promise<Store> {
+  if (config.STORE === 'postgres') {
+    const { openPostgresStore } = await import('./store/postgres/postgres-store.js');
+    return openPostgresStore({
+      connectionString: config.POSTGRES_URL!,
+      maxConnections: config.POSTGRES_POOL_SIZE,
+      applicationName: 'catraca',
+      logger,
+    });
+  }
+  const { openMongoStore } = await import('./store/mongodb/mongo-store.js');
+  return openMongoStore({ uri: config.MONGODB_URI!, databaseName: config.MONGODB_DB, logger });
 }

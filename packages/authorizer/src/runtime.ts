@@ -12,7 +12,7 @@ import { AccountGate } from './service/account-gate.js';
 import { Authorizer } from './service/authorizer.js';
 import { RuleBook } from './service/rule-book.js';
 import type { Store } from './store/port.js';
-import { openSqliteStore } from './store/index.js';
+import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 
 /** Everything a running service holds, built from the configuration, with one orderly way to stop it. */
 export interface Runtime {
@@ -77,7 +77,6 @@ function openCache(config: Config, logger: Logger): ResultCache {
 export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
   const metrics = new Metrics();
   const store = await openStore(config, logger);
-  await store.init();
   const locks = await openLocks(config, logger);
   const cache = openCache(config, logger);
   cache.onOutcome((outcome) => metrics.cacheLookups.inc({ outcome }));
