@@ -15,8 +15,7 @@ const boolean = z
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** Every environment variable the service reads, with its default. Documented in the README's configuration table. */
-export const configSchema = z
-  .object({
+export const configSchema = z.object({
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: int(0, 65535).default(8080),
     DATA_DIR: z.string().min(1).default('./data'),
@@ -56,28 +55,34 @@ export const configSchema = z
     AUTHORIZE_TOKENS: tokenList,
     ADMIN_TOKENS: tokenList,
     ALLOW_UNAUTHENTICATED: boolean.default(false),
-  })
-  .superRefine((c, ctx) => {
-    const need = (when: boolean, key: 'POSTGRES_URL' | 'MONGODB_URI' | 'ZOOKEEPER_CONNECT' | 'REDIS_URL', why: string) => {
-      if (when && !c[key]) ctx.addIssue({ code: 'custom', path: [key], message: `required when ${why}` });
-    };
-    need(c.STORE === 'postgres', 'POSTGRES_URL', 'STORE=postgres');
-    need(c.STORE === 'mongodb', 'MONGODB_URI', 'STORE=mongodb');
-    need(c.LOCK === 'zookeeper', 'ZOOKEEPER_CONNECT', 'LOCK=zookeeper');
-    need(c.CACHE === 'redis', 'REDIS_URL', 'CACHE=redis');
-    const local = c.HOST === '127.0.0.1' || c.HOST === 'localhost' || c.HOST === '::1';
-    const open = c.AUTHORIZE_TOKENS.length === 0 || c.ADMIN_TOKENS.length === 0;
-    if (!local && open && !c.ALLOW_UNAUTHENTICATED) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['HOST'],
-        message:
-          'binding to a non-loopback address needs AUTHORIZE_TOKENS and ADMIN_TOKENS, or ALLOW_UNAUTHENTICATED=true',
-      });
-    }
-  });
+});
 
 export type Config = z.output<typeof configSchema>;
+
+/**
+ * Rules across variables, checked on the raw values so that they are reported together with field errors (zod would
+ * skip them once a field fails).
+ */
+function crossFieldProblems(raw: Record<string, string>): string[] {
+  const problems: string[] = [];
+  const need = (when: boolean, key: string, why: string) => {
+    if (when && !raw[key]) problems.push(`  ${key}: required when ${why}`);
+  };
+  need(raw['STORE'] === 'postgres', 'POSTGRES_URL', 'STORE=postgres');
+  need(raw['STORE'] === 'mongodb', 'MONGODB_URI', 'STORE=mongodb');
+  need(raw['LOCK'] === 'zookeeper', 'ZOOKEEPER_CONNECT', 'LOCK=zookeeper');
+  need(raw['CACHE'] === 'redis', 'REDIS_URL', 'CACHE=redis');
+  const host = raw['HOST'] ?? '127.0.0.1';
+  const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
+  const open = !raw['AUTHORIZE_TOKENS']?.trim() || !raw['ADMIN_TOKENS']?.trim();
+  const allowed = ['true', '1', 'yes'].includes(raw['ALLOW_UNAUTHENTICATED'] ?? '');
+  if (!loopback && open && !allowed) {
+    problems.push(
+      '  HOST: binding to a non-loopback address needs AUTHORIZE_TOKENS and ADMIN_TOKENS, or ALLOW_UNAUTHENTICATED=true',
+    );
+  }
+  return problems;
+}
 
 /** Parses the environment once at start-up; throws a {@link ConfigError} that lists every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -88,9 +93,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
   );
   const parsed = configSchema.safeParse(relevant);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
-  }
+  const lines = [
+    ...(parsed.success ? [] : parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`)),
+    ...crossFieldProblems(relevant),
+  ];
+  if (!parsed.success || lines.length > 0) throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   return { ...parsed.data, DATA_DIR: path.resolve(parsed.data.DATA_DIR) };
 }

@@ -66,8 +66,13 @@ export class Authorizer {
 
   /** Authorizes a purchase. Never throws: every failure is a `07` with its reason. */
   authorize(request: DebitRequest, signal: AbortSignal): Promise<Outcome> {
-    const id = request.id ?? randomUUID();
     const hash = payloadHash(canonicalDebitPayload(request));
+    if (request.id === undefined) {
+      // A server-made id is new by construction: nothing to look up, nothing to wait for.
+      const id = randomUUID();
+      return this.#process(id, request.accountId, hash, signal, (account) => this.#planDebit(id, hash, request, account));
+    }
+    const id = request.id;
     return this.#once(id, hash, signal, () =>
       this.#process(id, request.accountId, hash, signal, (account) => this.#planDebit(id, hash, request, account)),
     );
