@@ -1,32 +1,51 @@
 import { CATEGORIES } from '../domain/types.js';
-import type { Balances, LedgerEntry } from '../domain/types.js';
+import type { Balances, Category, LedgerEntry } from '../domain/types.js';
 import type { CommitRequest } from './port.js';
 
 /**
- * Rejects a commit request that is inconsistent with itself (a caller bug, never a runtime condition): wrong account
- * or version on the record or the ledger entries, or ledger entries whose last `balanceAfter` disagrees with the new
- * balances. Values (non-negative balances, positive integer amounts, known enums) are left to the database
- * constraints, and conservation against the stored balances is checked inside the commit itself.
+ * Rejects a commit request that is inconsistent with itself (a caller bug, never a runtime condition): an empty
+ * chain, records of another account or out of version sequence, repeated record ids, ledger entries that name no
+ * record of the chain or carry another version, out of order, whose `balanceAfter` values do not follow from one
+ * another, or whose last `balanceAfter` disagrees with the new balances, and negative balances. Other values
+ * (positive integer amounts, known enums) are left to the database constraints, and conservation against the stored
+ * balances is checked inside the commit itself.
  */
 export function checkCommitRequest(request: CommitRequest): void {
-  const { accountId, expectedVersion, record, ledger, balances } = request;
+  const { accountId, expectedVersion, records, ledger, balances } = request;
   const fail = (why: string): never => {
     throw new RangeError(`invalid commit request for account "${accountId}": ${why}`);
   };
   if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) fail('expectedVersion must be an integer >= 0');
-  const next = expectedVersion + 1;
-  if (record.accountId !== accountId) fail('record.accountId differs');
-  if (record.version !== next) fail(`record.version must be ${next}`);
-  const lastAfter = new Map<string, number>();
+  if (!Array.isArray(records) || records.length === 0) fail('a chain needs at least one record');
+  const versionOf = new Map<string, number>();
+  records.forEach((record, i) => {
+    const version = expectedVersion + 1 + i;
+    if (record.accountId !== accountId) fail(`record "${record.id}" has another accountId`);
+    if (record.version !== version) fail(`record "${record.id}" must have version ${version}`);
+    if (versionOf.has(record.id)) fail(`record id "${record.id}" appears twice in the chain`);
+    versionOf.set(record.id, version);
+  });
+  const lastAfter = new Map<Category, number>();
+  let lastVersion = expectedVersion + 1;
   for (const entry of ledger) {
     if (entry.accountId !== accountId) fail('a ledger entry has another accountId');
-    if (entry.version !== next) fail(`ledger entries must have version ${next}`);
-    if (entry.transactionId !== record.id) fail('a ledger entry names another transaction');
     if (entry.kind === 'opening') fail('opening entries are written by createAccount only');
+    const version = entry.transactionId === null ? undefined : versionOf.get(entry.transactionId);
+    if (version === undefined) fail('a ledger entry names no record of the chain');
+    if (entry.version !== version) fail(`ledger entries of "${entry.transactionId}" must have version ${version}`);
+    if (entry.version < lastVersion) fail('ledger entries must be in version order');
+    lastVersion = entry.version;
+    if (entry.balanceAfter < 0) fail(`a ledger entry leaves ${entry.category} negative`);
+    const before = lastAfter.get(entry.category);
+    if (before !== undefined && before + entry.delta !== entry.balanceAfter) {
+      fail(`ledger balanceAfter for ${entry.category} does not follow from the previous entry`);
+    }
     lastAfter.set(entry.category, entry.balanceAfter);
   }
-  for (const [category, after] of lastAfter) {
-    if (balances[category as keyof Balances] !== after) fail(`ledger balanceAfter for ${category} differs`);
+  for (const category of CATEGORIES) {
+    if (!(balances[category] >= 0)) fail(`new ${category} balance must not be negative`);
+    const after = lastAfter.get(category);
+    if (after !== undefined && balances[category] !== after) fail(`ledger balanceAfter for ${category} differs`);
   }
 }
 

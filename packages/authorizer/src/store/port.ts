@@ -5,25 +5,28 @@ export interface StoreCallOptions {
   signal?: AbortSignal;
 }
 
-/** A commit: the new balances, their ledger entries and the transaction record, stored together or not at all. */
+/**
+ * A commit: a chain of one or more transactions on one account, with the new balances and their ledger entries,
+ * stored together or not at all.
+ */
 export interface CommitRequest {
   accountId: string;
-  /** The account version the decision was made on. The commit applies only if it is still current. */
+  /** The account version the decisions were made on. The commit applies only if it is still current. */
   expectedVersion: number;
-  /** The account's balances after the commit (equal to the current ones for a decline). */
+  /** The account's balances after the whole chain (equal to the current ones if every record is a decline). */
   balances: Balances;
-  /** The balance changes; empty for a decline. Their `version` must be `expectedVersion + 1`. */
+  /** Every balance change of the chain, in order; each entry's `version` is the version of its record. */
   ledger: LedgerEntry[];
-  /** The transaction record; its `version` must be `expectedVersion + 1`. */
-  record: TransactionRecord;
+  /** The chain's records, n >= 1, with versions expectedVersion+1 … expectedVersion+n in order. */
+  records: TransactionRecord[];
 }
 
 export type CommitOutcome =
   | { status: 'committed' }
-  /** The account changed since it was read: nothing was written. Re-read and decide again. */
+  /** The account changed since it was read: nothing was written. */
   | { status: 'version_conflict' }
-  /** A record with this id exists already: nothing was written. */
-  | { status: 'duplicate_id'; existing: TransactionRecord }
+  /** Some record ids exist already (checked first, before the version): nothing was written; these are the stored records. */
+  | { status: 'duplicate_id'; existing: TransactionRecord[] }
   | { status: 'unknown_account' };
 
 export interface TransactionPage {
@@ -52,8 +55,10 @@ export interface Store {
 
   getTransaction(id: string, options?: StoreCallOptions): Promise<TransactionRecord | undefined>;
   /**
-   * Atomically: refuses a duplicate id (checked first), then compare-and-sets the account version from
-   * `expectedVersion` to `expectedVersion + 1` with the new balances, and inserts the ledger entries and the record.
+   * Atomically: refuses the chain if any of its record ids exists (checked first), then compare-and-sets the account
+   * version from `expectedVersion` to `expectedVersion + records.length` with the new balances, and inserts the
+   * records and the ledger entries. A request inconsistent with itself (see `checkCommitRequest`) or whose new
+   * balances are not the stored ones plus the ledger deltas is a caller bug: RangeError, nothing written.
    */
   commit(request: CommitRequest, options?: StoreCallOptions): Promise<CommitOutcome>;
   /** An account's transactions, newest first (by version), at most `limit`, older than `before` when given. */

@@ -1,5 +1,5 @@
 import { MongoClient, MongoServerError } from 'mongodb';
-import type { ClientSession, Collection, Db, Document, TransactionOptions } from 'mongodb';
+import type { Abortable, ClientSession, Collection, Db, Document, FindOptions, TransactionOptions } from 'mongodb';
 import type { Account, Balances, LedgerEntry, MerchantRule, TransactionRecord } from '../../domain/types.js';
 import { AccountExistsError, ConfigError, InvalidDocumentError, StoreUnavailableError } from '../../errors.js';
 import { throwIfAborted } from '../abort.js';
@@ -39,19 +39,20 @@ interface AccountDoc {
   createdAt: string;
 }
 type RecordDoc = Omit<TransactionRecord, 'id'> & { _id: string };
-/** `index` orders the entries of one commit (opening entries: FOOD, MEAL, CASH). */
+/** `index` orders the entries of one commit (a chain; opening entries: FOOD, MEAL, CASH). */
 type LedgerDoc = LedgerEntry & { index: number };
 interface RuleDoc {
   _id: string;
   category: string;
 }
 
-/** The record insert lost a race on its id after the duplicate check: the commit is a duplicate after all. */
+/** The records insert lost a race on an id after the duplicate check: the chain is a duplicate after all. */
 class LateDuplicate extends Error {}
 
 /**
- * A MongoDB store (replica set). Each commit is one multi-document transaction with majority read and write
- * concerns: a duplicate-id check, a compare-and-set `updateOne({ _id, version })`, then the inserts. The driver
+ * A MongoDB store (replica set). Each commit (a chain of records on one account) is one multi-document transaction
+ * with majority read and write concerns: a duplicate-id check on every record id, a compare-and-set
+ * `updateOne({ _id, version })`, then one `insertMany` each for the records and the ledger entries. The driver
  * retries the transaction on a transient error (a write conflict with a concurrent commit); the retry then sees the
  * new version and answers `version_conflict`. The signal is checked between the steps, never after the last one:
  * once the commit is on its way its outcome is reported.
@@ -152,13 +153,13 @@ export class MongoStore implements Store {
 
   async commit(request: CommitRequest, options?: StoreCallOptions): Promise<CommitOutcome> {
     checkCommitRequest(request);
-    const { accountId, expectedVersion, balances, ledger, record } = request;
+    const { accountId, expectedVersion, balances, ledger, records } = request;
+    const ids = records.map((record) => record.id);
     const deltas = ledgerDeltas(ledger);
-    const { id, ...recordFields } = record;
     try {
       return await this.#inTransaction(options, async (session, signal): Promise<CommitOutcome> => {
-        const existing = await this.#records.findOne({ _id: id }, { session });
-        if (existing !== null) return { status: 'duplicate_id', existing: recordFromDoc(existing) };
+        const existing = await this.#findRecords(ids, { session });
+        if (existing.length > 0) return { status: 'duplicate_id', existing };
         throwIfAborted(signal);
         // The compare-and-set fence; $expr refuses new balances that the ledger deltas do not explain.
         const updated = await this.#accounts.updateOne(
@@ -171,7 +172,7 @@ export class MongoStore implements Store {
               })),
             },
           },
-          { $set: { balances: { ...balances } }, $inc: { version: 1 } },
+          { $set: { balances: { ...balances } }, $inc: { version: records.length } },
           { session },
         );
         if (updated.matchedCount === 0) {
@@ -182,12 +183,16 @@ export class MongoStore implements Store {
         }
         throwIfAborted(signal);
         try {
-          await this.#records.insertOne({ _id: id, ...recordFields }, { session });
+          await this.#records.insertMany(
+            records.map(({ id, ...fields }) => ({ _id: id, ...fields })),
+            { session },
+          );
         } catch (error) {
           if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) throw new LateDuplicate();
           throw error;
         }
         if (ledger.length > 0) {
+          // `index` is the entry's place in the chain: unique per (account, version) and in order.
           await this.#ledger.insertMany(
             ledger.map((entry, index) => ({ ...entry, index })),
             { session },
@@ -198,10 +203,20 @@ export class MongoStore implements Store {
       });
     } catch (error) {
       if (!(error instanceof LateDuplicate)) throw error;
-      const existing = await this.getTransaction(id, options);
-      if (existing === undefined) throw new StoreUnavailableError('duplicate transaction id vanished');
+      const existing = await this.#call(options, (signal) => this.#findRecords(ids, signalOption(signal)));
+      if (existing.length === 0) throw new StoreUnavailableError('duplicate transaction id vanished');
       return { status: 'duplicate_id', existing };
     }
+  }
+
+  /** The stored records among `ids`, in the order of `ids`. */
+  async #findRecords(ids: readonly string[], options: FindOptions & Abortable): Promise<TransactionRecord[]> {
+    const docs = await this.#records.find({ _id: { $in: [...ids] } }, options).toArray();
+    const byId = new Map(docs.map((doc) => [doc._id, doc]));
+    return ids.flatMap((id) => {
+      const doc = byId.get(id);
+      return doc === undefined ? [] : [recordFromDoc(doc)];
+    });
   }
 
   async listTransactions(

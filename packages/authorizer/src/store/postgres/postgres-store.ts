@@ -54,13 +54,14 @@ interface Session {
   markBroken(): void;
 }
 
-/** The account update lost a race on the record id after its duplicate check: the commit is a duplicate after all. */
+/** The record insert lost a race on a record id after the duplicate check: the chain is a duplicate after all. */
 class LateDuplicate extends Error {}
 
 /**
- * A PostgreSQL store. Each commit is one READ COMMITTED transaction: a duplicate-id check, a compare-and-set UPDATE
- * on the account version (which also waits on a concurrent writer's row lock and then re-checks the version), and
- * the inserts. An aborted call closes its connection, so the server rolls the transaction back; an abort that
+ * A PostgreSQL store. Each commit (a chain of records on one account) is one READ COMMITTED transaction: a
+ * duplicate-id check on every record id, a compare-and-set UPDATE on the account version (which also waits on a
+ * concurrent writer's row lock and then re-checks the version), and one multi-row insert each for the records and
+ * the ledger entries. An aborted call closes its connection, so the server rolls the transaction back; an abort that
  * arrives after COMMIT was sent is ignored, so that a committed change is never reported as abandoned.
  */
 export class PostgresStore implements Store {
@@ -135,7 +136,7 @@ export class PostgresStore implements Store {
         [id, balances.FOOD, balances.MEAL, balances.CASH, createdAt],
       );
       if (inserted.rowCount === 0) throw new AccountExistsError(id);
-      for (const entry of openingEntries(id, balances, createdAt)) await insertLedger(s, entry);
+      await insertLedger(s, openingEntries(id, balances, createdAt));
     });
     return { id, balances: { ...balances }, version: 0, createdAt };
   }
@@ -154,17 +155,28 @@ export class PostgresStore implements Store {
 
   async commit(request: CommitRequest, options?: StoreCallOptions): Promise<CommitOutcome> {
     checkCommitRequest(request);
-    const { accountId, expectedVersion, balances, ledger, record } = request;
+    const { accountId, expectedVersion, balances, ledger, records } = request;
+    const ids = records.map((record) => record.id);
     const deltas = ledgerDeltas(ledger);
     try {
       return await this.#transaction(options, async (s): Promise<CommitOutcome> => {
-        const existing = await s.query('SELECT * FROM transactions WHERE id = $1', [record.id]);
-        if (existing.rows[0] !== undefined) return { status: 'duplicate_id', existing: recordFromRow(existing.rows[0]) };
+        const existing = await selectRecords(s, ids);
+        if (existing.length > 0) return { status: 'duplicate_id', existing };
         // The compare-and-set fence; the balance terms refuse new balances that the ledger deltas do not explain.
         const updated = await s.query(
-          `UPDATE accounts SET food = $3, meal = $4, cash = $5, version = version + 1
+          `UPDATE accounts SET food = $3, meal = $4, cash = $5, version = version + $9
            WHERE id = $1 AND version = $2 AND food + $6 = $3 AND meal + $7 = $4 AND cash + $8 = $5`,
-          [accountId, expectedVersion, balances.FOOD, balances.MEAL, balances.CASH, deltas.FOOD, deltas.MEAL, deltas.CASH],
+          [
+            accountId,
+            expectedVersion,
+            balances.FOOD,
+            balances.MEAL,
+            balances.CASH,
+            deltas.FOOD,
+            deltas.MEAL,
+            deltas.CASH,
+            records.length,
+          ],
         );
         if (updated.rowCount === 0) {
           const current = await s.query('SELECT version FROM accounts WHERE id = $1', [accountId]);
@@ -173,36 +185,17 @@ export class PostgresStore implements Store {
           if (toSafeInteger(row['version']) !== expectedVersion) return { status: 'version_conflict' };
           throw conservationError(accountId);
         }
-        const inserted = await s.query(
-          `INSERT INTO transactions (id, account_id, kind, amount, mcc, merchant, category, applied_category, code,
-             reason, payload_hash, version, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-           ON CONFLICT (id) DO NOTHING RETURNING id`,
-          [
-            record.id,
-            record.accountId,
-            record.kind,
-            record.amount,
-            record.mcc,
-            record.merchant,
-            record.category,
-            record.appliedCategory,
-            record.code,
-            record.reason,
-            record.payloadHash,
-            record.version,
-            record.createdAt,
-          ],
-        );
-        if (inserted.rowCount === 0) throw new LateDuplicate();
-        for (const entry of ledger) await insertLedger(s, entry);
+        // ON CONFLICT waits for a concurrent insert of the same id and then skips the row: fewer rows came back.
+        const inserted = await insertRecords(s, records);
+        if (inserted !== records.length) throw new LateDuplicate();
+        await insertLedger(s, ledger);
         return { status: 'committed' };
       });
     } catch (error) {
       if (!(error instanceof LateDuplicate)) throw error;
-      // Rolled back; the other writer's record is committed (ON CONFLICT waited for it), so it can be read now.
-      const existing = await this.getTransaction(record.id, options);
-      if (existing === undefined) throw new StoreUnavailableError('duplicate transaction id vanished');
+      // Rolled back; the other writer's records are committed, so they can be read now.
+      const existing = await this.#session(options, (s) => selectRecords(s, ids));
+      if (existing.length === 0) throw new StoreUnavailableError('duplicate transaction id vanished');
       return { status: 'duplicate_id', existing };
     }
   }
@@ -395,19 +388,64 @@ function positiveInteger(name: string, value: number): number {
 }
 
 
-async function insertLedger(s: Session, entry: LedgerEntry): Promise<void> {
+/** The stored records among `ids`, in the order of `ids`. */
+async function selectRecords(s: Session, ids: readonly string[]): Promise<TransactionRecord[]> {
+  const { rows } = await s.query('SELECT * FROM transactions WHERE id = ANY($1::text[])', [ids]);
+  const byId = new Map(rows.map((row) => [row['id'], row]));
+  return ids.flatMap((id) => {
+    const row = byId.get(id);
+    return row === undefined ? [] : [recordFromRow(row)];
+  });
+}
+
+/** One multi-row INSERT; answers how many rows went in (a row whose id exists already is skipped). */
+async function insertRecords(s: Session, records: readonly TransactionRecord[]): Promise<number> {
+  const column = <K extends keyof TransactionRecord>(key: K) => records.map((record) => record[key]);
+  const inserted = await s.query(
+    `INSERT INTO transactions (id, account_id, kind, amount, mcc, merchant, category, applied_category, code,
+       reason, payload_hash, version, created_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+       $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::timestamptz[])
+     ON CONFLICT (id) DO NOTHING`,
+    [
+      column('id'),
+      column('accountId'),
+      column('kind'),
+      column('amount'),
+      column('mcc'),
+      column('merchant'),
+      column('category'),
+      column('appliedCategory'),
+      column('code'),
+      column('reason'),
+      column('payloadHash'),
+      column('version'),
+      column('createdAt'),
+    ],
+  );
+  return inserted.rowCount ?? 0;
+}
+
+/** One multi-row INSERT, in the given order (which `seq` keeps for `listLedger`). */
+async function insertLedger(s: Session, entries: readonly LedgerEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const column = <K extends keyof LedgerEntry>(key: K) => entries.map((entry) => entry[key]);
   await s.query(
     `INSERT INTO ledger (account_id, transaction_id, kind, category, delta, balance_after, version, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+     SELECT account_id, transaction_id, kind, category, delta, balance_after, version, created_at
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
+       $8::timestamptz[]) WITH ORDINALITY
+       AS e (account_id, transaction_id, kind, category, delta, balance_after, version, created_at, ord)
+     ORDER BY ord`,
     [
-      entry.accountId,
-      entry.transactionId,
-      entry.kind,
-      entry.category,
-      entry.delta,
-      entry.balanceAfter,
-      entry.version,
-      entry.createdAt,
+      column('accountId'),
+      column('transactionId'),
+      column('kind'),
+      column('category'),
+      column('delta'),
+      column('balanceAfter'),
+      column('version'),
+      column('createdAt'),
     ],
   );
 }

@@ -136,7 +136,7 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Group commit: commits that arrive while the event loop is busy are written together in one SQLite transaction
+   * Group commit: chains that arrive while the event loop is busy are written together in one SQLite transaction
    * (one WAL sync for the group), each inside its own savepoint so that it keeps its own outcome. A caller's promise
    * settles only after the group's COMMIT, so an answer never precedes its durable write.
    */
@@ -191,17 +191,21 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** One commit's statements; called inside the group's transaction. */
+  /** One chain's statements; called inside the group's transaction, in a savepoint of its own. */
   get #commitOne(): (request: CommitRequest) => CommitOutcome {
     this.#commitStep ??= this.#db.transaction((request: CommitRequest): CommitOutcome => {
       const s = this.#stmts();
-      const { accountId, expectedVersion, balances, ledger, record } = request;
+      const { accountId, expectedVersion, balances, ledger, records } = request;
+      const existing = records
+        .map((record) => s.getRecord.get(record.id) as Row | undefined)
+        .filter((row) => row !== undefined)
+        .map(recordFromRow);
+      if (existing.length > 0) return { status: 'duplicate_id', existing };
       const deltas = ledgerDeltas(ledger);
-      const existing = s.getRecord.get(record.id) as Row | undefined;
-      if (existing !== undefined) return { status: 'duplicate_id', existing: recordFromRow(existing) };
       const updated = s.casAccount.run({
         id: accountId,
         expected: expectedVersion,
+        count: records.length,
         food: balances.FOOD,
         meal: balances.MEAL,
         cash: balances.CASH,
@@ -215,7 +219,7 @@ export class SqliteStore implements Store {
         if (toSafeInteger(current['version']) !== expectedVersion) return { status: 'version_conflict' };
         throw conservationError(accountId);
       }
-      s.insertRecord.run(recordParams(record));
+      for (const record of records) s.insertRecord.run(recordParams(record));
       for (const entry of ledger) s.insertLedger.run(ledgerParams(entry));
       return { status: 'committed' };
     });
@@ -312,7 +316,7 @@ function prepare(db: Database.Database) {
     ),
     // The compare-and-set fence; the balance terms refuse new balances that the ledger deltas do not explain.
     casAccount: db.prepare(
-      `UPDATE accounts SET food = @food, meal = @meal, cash = @cash, version = version + 1
+      `UPDATE accounts SET food = @food, meal = @meal, cash = @cash, version = version + @count
        WHERE id = @id AND version = @expected
          AND food + @dFood = @food AND meal + @dMeal = @meal AND cash + @dCash = @cash`,
     ),
