@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the servers the integration tests start for themselves (Debian/Ubuntu, as root):
-# ZooKeeper (Java), redis-server, PostgreSQL binaries, nginx (the local cluster's load balancer).
+# ZooKeeper (Java), redis-server, PostgreSQL binaries, nginx (the local cluster's load balancer),
+# docker-compose (validates docker-compose.yml offline).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 missing=()
@@ -9,6 +10,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing+=(postgresql)
 command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+# docker-compose: only to validate docker-compose.yml offline (`docker-compose config -q`); no Docker engine needed.
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-test-deps: everything present"
   exit 0
