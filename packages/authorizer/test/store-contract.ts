@@ -110,7 +110,7 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         const request = debit(account, 'tx-1', 300, 'FOOD');
         expect(await store.commit(request)).toEqual({ status: 'committed' });
         expect(await store.getAccount('acc-1')).toEqual({ ...account, balances: balances(700, 500, 0), version: 1 });
-        expect(await store.getTransaction('tx-1')).toEqual(request.record);
+        expect(await store.getTransaction('tx-1')).toEqual(request.records[0]);
         const ledger = await store.listLedger('acc-1');
         expect(ledger.slice(2)).toEqual(request.ledger);
         expect(ledger.map((e) => e.version)).toEqual([0, 0, 1]);
@@ -119,11 +119,11 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       it('commits a decline: a record and a new version, no ledger entry', async () => {
         const account = await store.createAccount('acc-1', balances(100, 0, 0));
         const request = debit(account, 'tx-1', 300, 'FOOD');
-        expect(request.record.code).toBe('51');
+        expect(request.records[0]?.code).toBe('51');
         expect(await store.commit(request)).toEqual({ status: 'committed' });
         expect(await store.getAccount('acc-1')).toMatchObject({ balances: account.balances, version: 1 });
         expect(await store.listLedger('acc-1')).toHaveLength(1);
-        expect(await store.getTransaction('tx-1')).toEqual(request.record);
+        expect(await store.getTransaction('tx-1')).toEqual(request.records[0]);
       });
 
       it('commits a credit', async () => {
@@ -151,12 +151,12 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         const before = await snapshot('acc-1');
         // Stale version and a different payload: the id still wins, and the first record comes back.
         const replay = debit(account, 'tx-1', 999, 'FOOD');
-        expect(await store.commit(replay)).toEqual({ status: 'duplicate_id', existing: first.record });
+        expect(await store.commit(replay)).toEqual({ status: 'duplicate_id', existing: first.records });
         // Current version: still a duplicate.
         const current = (await store.getAccount('acc-1'))!;
         expect(await store.commit(debit(current, 'tx-1', 100, 'FOOD'))).toEqual({
           status: 'duplicate_id',
-          existing: first.record,
+          existing: first.records,
         });
         expect(await snapshot('acc-1')).toEqual(before);
       });
@@ -172,9 +172,9 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         const account = await store.createAccount('acc-1', balances(100, 0, 0));
         const before = await snapshot('acc-1', ['tx-neg', 'tx-zero', 'tx-odd']);
 
-        // Forced past the decision rules: would leave FOOD at -200.
+        // Forced past the decision rules: would leave FOOD at -200 (a caller bug).
         const negative = forcedDebit(account, 'tx-neg', 300, 'FOOD');
-        await expect(store.commit(negative)).rejects.toBeInstanceOf(Error);
+        await expect(store.commit(negative)).rejects.toBeInstanceOf(RangeError);
 
         // The account update succeeds, then the record insert fails (amount must be > 0): all rolled back.
         const zero = credit(account, 'tx-zero', 0, 'FOOD');
@@ -182,12 +182,184 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
 
         // New balances that the ledger does not explain.
         const odd = debit(account, 'tx-odd', 10, 'FOOD');
-        await expect(store.commit({ ...odd, balances: balances(0, 0, 0) })).rejects.toBeInstanceOf(Error);
+        await expect(store.commit({ ...odd, balances: balances(0, 0, 0) })).rejects.toBeInstanceOf(RangeError);
+        // Self-consistent, but made on balances the account does not have.
+        const rich = debit({ ...account, balances: balances(1_000, 0, 0) }, 'tx-odd', 500, 'FOOD');
+        await expect(store.commit(rich)).rejects.toBeInstanceOf(RangeError);
 
         expect(await snapshot('acc-1', ['tx-neg', 'tx-zero', 'tx-odd'])).toEqual(before);
         // And the store still works.
         expect(await store.commit(debit(account, 'tx-ok', 10, 'FOOD'))).toEqual({ status: 'committed' });
       });
+    });
+
+    describe('chains', () => {
+      it('commits a chain of 5 (approvals, a decline, a credit) at once: versions +1..+5, ledger conserved', async () => {
+        const account = await store.createAccount('acc-1', balances(1_000, 200, 300));
+        const request = chain(account, [
+          { kind: 'debit', id: 'c-1', amount: 400, category: 'FOOD' },
+          { kind: 'debit', id: 'c-2', amount: 500, category: 'MEAL' }, // neither MEAL nor CASH covers it: declined
+          { kind: 'credit', id: 'c-3', amount: 1_000, category: 'MEAL' },
+          { kind: 'debit', id: 'c-4', amount: 500, category: 'MEAL' },
+          { kind: 'debit', id: 'c-5', amount: 50, category: 'CASH' },
+        ]);
+        expect(request.records.map((r) => [r.version, r.code])).toEqual([
+          [1, '00'],
+          [2, '51'],
+          [3, '00'],
+          [4, '00'],
+          [5, '00'],
+        ]);
+        expect(await store.commit(request)).toEqual({ status: 'committed' });
+        expect(await store.getAccount('acc-1')).toEqual({ ...account, balances: balances(600, 700, 250), version: 5 });
+        for (const record of request.records) expect(await store.getTransaction(record.id)).toEqual(record);
+        const page = await store.listTransactions('acc-1', { limit: 10 });
+        expect(page.items).toEqual([...request.records].reverse());
+        const ledger = await store.listLedger('acc-1');
+        expect(ledger.filter((e) => e.kind !== 'opening')).toEqual(request.ledger);
+        expect(ledger.map((e) => e.version)).toEqual([0, 0, 0, 1, 3, 4, 5]);
+        expect(sumLedger(ledger)).toEqual(balances(600, 700, 250));
+      });
+
+      it('answers duplicate_id with every stored record of the chain and writes nothing', async () => {
+        const account = await store.createAccount('acc-1', balances(1_000, 0, 0));
+        const first = debit(account, 'tx-2', 100, 'FOOD');
+        expect(await store.commit(first)).toEqual({ status: 'committed' });
+        const later = credit((await store.getAccount('acc-1'))!, 'tx-4', 10, 'CASH');
+        expect(await store.commit(later)).toEqual({ status: 'committed' });
+        const current = (await store.getAccount('acc-1'))!;
+        const ids = ['tx-1', 'tx-2', 'tx-3', 'tx-4', 'tx-5'];
+        const before = await snapshot('acc-1', ids);
+        const steps = ids.map((id) => ({ kind: 'debit' as const, id, amount: 10, category: 'FOOD' as const }));
+        // At the current version only the ids stand in the way; at a stale one the ids are still checked first.
+        for (const at of [current, account]) {
+          expect(await store.commit(chain(at, steps))).toEqual({
+            status: 'duplicate_id',
+            existing: [first.records[0], later.records[0]],
+          });
+        }
+        expect(await snapshot('acc-1', ids)).toEqual(before);
+        expect(await store.commit(chain(current, steps.slice(2, 3)))).toEqual({ status: 'committed' });
+      });
+
+      it('answers version_conflict on a stale or future expectedVersion and writes nothing', async () => {
+        const account = await store.createAccount('acc-1', balances(1_000, 0, 0));
+        expect(await store.commit(debit(account, 'tx-0', 100, 'FOOD'))).toEqual({ status: 'committed' });
+        const ids = ['tx-1', 'tx-2', 'tx-3'];
+        const steps = ids.map((id) => ({ kind: 'debit' as const, id, amount: 10, category: 'FOOD' as const }));
+        const before = await snapshot('acc-1', ids);
+        expect(await store.commit(chain(account, steps))).toEqual({ status: 'version_conflict' });
+        expect(await store.commit(chain({ ...account, version: 7 }, steps))).toEqual({ status: 'version_conflict' });
+        expect(await snapshot('acc-1', ids)).toEqual(before);
+      });
+
+      it('a chain the store refuses writes nothing (ledger not conserved, a bad last record)', async () => {
+        const account = await store.createAccount('acc-1', balances(1_000, 0, 100));
+        const ids = ['tx-1', 'tx-2', 'tx-3', 'tx-4'];
+        const before = await snapshot('acc-1', ids);
+        const steps = ids.map((id) => ({ kind: 'debit' as const, id, amount: 100, category: 'FOOD' as const }));
+        // Consistent with itself, but decided on balances the account does not have.
+        const richer = chain({ ...account, balances: balances(1_500, 0, 100) }, steps);
+        await expect(store.commit(richer)).rejects.toBeInstanceOf(RangeError);
+        // Balances that the chain's ledger does not explain.
+        const good = chain(account, steps);
+        await expect(store.commit({ ...good, balances: balances(1_000, 0, 100) })).rejects.toBeInstanceOf(RangeError);
+        // The account update and three records go in, then the last record fails a constraint (amount 0).
+        const zero = chain(account, [...steps.slice(0, 3), { kind: 'credit', id: 'tx-4', amount: 0, category: 'CASH' }]);
+        await expect(store.commit(zero)).rejects.toBeInstanceOf(Error);
+        expect(await snapshot('acc-1', ids)).toEqual(before);
+        expect(await store.commit(good)).toEqual({ status: 'committed' });
+        expect(await store.getAccount('acc-1')).toMatchObject({ version: 4, balances: balances(600, 0, 100) });
+      });
+
+      it('refuses a malformed chain with RangeError and writes nothing', async () => {
+        const account = await store.createAccount('acc-1', balances(1_000, 0, 0));
+        const ids = ['tx-1', 'tx-2', 'tx-3'];
+        const before = await snapshot('acc-1', ids);
+        const good = chain(
+          account,
+          ids.map((id) => ({ kind: 'debit' as const, id, amount: 100, category: 'FOOD' as const })),
+        );
+        const [r1, r2, r3] = good.records as [TransactionRecord, TransactionRecord, TransactionRecord];
+        const [l1, l2, l3] = good.ledger as [LedgerEntry, LedgerEntry, LedgerEntry];
+        const malformed: CommitRequest[] = [
+          { ...good, records: [], ledger: [] },
+          // Versions: a gap, a swap, a chain that does not start at expectedVersion + 1.
+          { ...good, records: [r1, r2, { ...r3, version: 4 }], ledger: [l1, l2, { ...l3, version: 4 }] },
+          { ...good, records: [r2, r1, r3], ledger: [l2, l1, l3] },
+          { ...good, expectedVersion: 1 },
+          // The same id twice; a record or an entry of another account.
+          { ...good, records: [r1, r2, { ...r3, id: 'tx-1' }], ledger: [l1, l2, { ...l3, transactionId: 'tx-1' }] },
+          { ...good, records: [r1, { ...r2, accountId: 'acc-2' }, r3] },
+          { ...good, ledger: [l1, { ...l2, accountId: 'acc-2' }, l3] },
+          // Ledger entries: of no record of the chain, with their record's version wrong, out of order.
+          { ...good, ledger: [l1, { ...l2, transactionId: 'tx-9' }, l3] },
+          { ...good, ledger: [l1, { ...l2, version: 3 }, l3] },
+          { ...good, ledger: [l2, l1, l3] },
+          // Balances: negative, or disagreeing with the last entry.
+          { ...good, balances: balances(-1, 0, 0) },
+          { ...good, balances: balances(701, 0, 0) },
+        ];
+        for (const request of malformed) await expect(store.commit(request)).rejects.toBeInstanceOf(RangeError);
+        expect(await snapshot('acc-1', ids)).toEqual(before);
+        expect(await store.commit(good)).toEqual({ status: 'committed' });
+      });
+
+      it('of concurrent chains on the same version exactly one commits, whole', async () => {
+        const peer = await openPeer();
+        const account = await store.createAccount('acc-1', balances(100_000, 0, 0));
+        const steps = (prefix: string) =>
+          [1, 2, 3].map((i) => ({ kind: 'debit' as const, id: `${prefix}-${i}`, amount: 100, category: 'FOOD' as const }));
+        const outcomes = await Promise.all([
+          store.commit(chain(account, steps('a'))),
+          peer.commit(chain(account, steps('b'))),
+          store.commit(chain(account, steps('c'))),
+        ]);
+        expect(outcomes.map((o) => o.status).sort()).toEqual(['committed', 'version_conflict', 'version_conflict']);
+        expect(await store.getAccount('acc-1')).toMatchObject({ version: 3, balances: balances(99_700, 0, 0) });
+        expect((await store.listTransactions('acc-1', { limit: 100 })).items).toHaveLength(3);
+        expect(await store.listLedger('acc-1')).toHaveLength(4);
+      });
+
+      it('random chains keep, per category, the sum of ledger deltas equal to the balance', async () => {
+        const step = fc.record({
+          kind: fc.constantFrom('debit' as const, 'credit' as const),
+          category: fc.constantFrom(...CATEGORIES),
+          amount: fc.integer({ min: 1, max: 3_000 }),
+        });
+        let run = 0;
+        await fc.assert(
+          fc.asyncProperty(
+            fc.tuple(fc.nat(5_000), fc.nat(5_000), fc.nat(5_000)),
+            fc.array(fc.array(step, { minLength: 1, maxLength: 6 }), { maxLength: 5 }),
+            async ([food, meal, cash], chains) => {
+              run += 1;
+              const id = `chain-prop-${run}-${randomUUID()}`;
+              let account = await store.createAccount(id, balances(food, meal, cash));
+              let count = 0;
+              for (const [c, ops] of chains.entries()) {
+                const request = chain(
+                  account,
+                  ops.map((op, i) => ({ ...op, id: `${id}-${c}-${i}` })),
+                );
+                expect(await store.commit(request)).toEqual({ status: 'committed' });
+                count += ops.length;
+                account = (await store.getAccount(id))!;
+                expect(account.version).toBe(count);
+                expect(account.balances).toEqual(request.balances);
+              }
+              const ledger = await store.listLedger(id);
+              expect(sumLedger(ledger)).toEqual(account.balances);
+              expect(ledger.map((e) => e.version)).toEqual([...ledger.map((e) => e.version)].sort((a, b) => a - b));
+              const page = await store.listTransactions(id, { limit: 100 });
+              expect(page.items.map((r) => r.version)).toEqual(
+                Array.from({ length: count }, (_, i) => count - i),
+              );
+            },
+          ),
+          { numRuns: 10 },
+        );
+      }, 120_000);
     });
 
     describe('listTransactions', () => {
@@ -244,12 +416,7 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
                 expect(account.version).toBe(i + 1);
               }
               const ledger = await store.listLedger(id);
-              const sums: Balances = balances(0, 0, 0);
-              for (const entry of ledger) {
-                sums[entry.category] += entry.delta;
-                expect(entry.balanceAfter).toBe(sums[entry.category]);
-              }
-              expect(sums).toEqual(account.balances);
+              expect(sumLedger(ledger)).toEqual(account.balances);
               expect(ledger.map((e) => e.version)).toEqual([...ledger.map((e) => e.version)].sort((a, b) => a - b));
             },
           ),
@@ -356,6 +523,38 @@ function opening(accountId: string, category: Category, amount: number, createdA
   };
 }
 
+/** Per category, the sum of the ledger's deltas; checks on the way that each `balanceAfter` is the running sum. */
+function sumLedger(ledger: readonly LedgerEntry[]): Balances {
+  const sums: Balances = balances(0, 0, 0);
+  for (const entry of ledger) {
+    sums[entry.category] += entry.delta;
+    expect(entry.balanceAfter).toBe(sums[entry.category]);
+  }
+  return sums;
+}
+
+/** One step of a {@link chain}. */
+export interface ChainStep {
+  kind: 'debit' | 'credit';
+  id: string;
+  amount: number;
+  category: Category;
+}
+
+/** A chain decided step by step from `account`, each step on the balances the previous one left. */
+export function chain(account: Account, steps: readonly ChainStep[]): CommitRequest {
+  let at = account;
+  const records: TransactionRecord[] = [];
+  const ledger: LedgerEntry[] = [];
+  for (const step of steps) {
+    const one = (step.kind === 'debit' ? debit : credit)(at, step.id, step.amount, step.category);
+    records.push(...one.records);
+    ledger.push(...one.ledger);
+    at = { ...at, balances: one.balances, version: at.version + 1 };
+  }
+  return { accountId: account.id, expectedVersion: account.version, balances: at.balances, ledger, records };
+}
+
 /** A debit decided by SPEC §2.2 (whole amount from the category, else from CASH, else declined). */
 export function debit(account: Account, id: string, amount: number, category: Category): CommitRequest {
   const covers = (c: Category) => account.balances[c] >= amount;
@@ -399,21 +598,23 @@ function buildDebit(
     expectedVersion: account.version,
     balances: next,
     ledger,
-    record: {
-      id,
-      accountId: account.id,
-      kind: 'debit',
-      amount,
-      mcc: '5411',
-      merchant: 'PADARIA DO ZE            SAO PAULO    BR',
-      category,
-      appliedCategory: applied,
-      code: applied === null ? '51' : '00',
-      reason: applied === null ? 'insufficient_funds' : 'approved',
-      payloadHash: `hash-${id}-${amount}`,
-      version,
-      createdAt,
-    },
+    records: [
+      {
+        id,
+        accountId: account.id,
+        kind: 'debit',
+        amount,
+        mcc: '5411',
+        merchant: 'PADARIA DO ZE            SAO PAULO    BR',
+        category,
+        appliedCategory: applied,
+        code: applied === null ? '51' : '00',
+        reason: applied === null ? 'insufficient_funds' : 'approved',
+        payloadHash: `hash-${id}-${amount}`,
+        version,
+        createdAt,
+      },
+    ],
   };
 }
 
@@ -438,20 +639,22 @@ export function credit(account: Account, id: string, amount: number, category: C
         createdAt,
       },
     ],
-    record: {
-      id,
-      accountId: account.id,
-      kind: 'credit',
-      amount,
-      mcc: null,
-      merchant: null,
-      category,
-      appliedCategory: category,
-      code: '00',
-      reason: 'credited',
-      payloadHash: `hash-${id}-${amount}`,
-      version,
-      createdAt,
-    },
+    records: [
+      {
+        id,
+        accountId: account.id,
+        kind: 'credit',
+        amount,
+        mcc: null,
+        merchant: null,
+        category,
+        appliedCategory: category,
+        code: '00',
+        reason: 'credited',
+        payloadHash: `hash-${id}-${amount}`,
+        version,
+        createdAt,
+      },
+    ],
   };
 }

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, InvalidDocumentError } from '../../src/errors.js';
 import { SqliteStore, openSqliteStore } from '../../src/store/index.js';
-import { describeStoreContract } from '../store-contract.js';
+import { chain, describeStoreContract } from '../store-contract.js';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'catraca-sqlite-'));
@@ -45,45 +45,46 @@ describe('SqliteStore specifics', () => {
     expect(() => new SqliteStore({ path, busyTimeoutMs: -1 })).toThrow(ConfigError);
   });
 
-  it('group commit: commits issued together each keep their own outcome, and a failing one spoils no other', async () => {
+  it('group commit: chains issued together each keep their own outcome, and a failing one spoils no other', async () => {
     const store = await openSqliteStore({ path });
     try {
       const zero = { FOOD: 0, MEAL: 0, CASH: 0 };
-      for (const id of ['a', 'b', 'c', 'd']) await store.createAccount(id, { ...zero, CASH: 1_000 });
-      const at = '2026-01-01T00:00:00.000Z';
-      const debit = (accountId: string, id: string, expectedVersion: number, amount: number, after = 1_000 - amount) => ({
-        accountId,
-        expectedVersion,
-        balances: { ...zero, CASH: after },
-        ledger: [
-          { accountId, transactionId: id, kind: 'debit' as const, category: 'CASH' as const, delta: -amount, balanceAfter: after, version: expectedVersion + 1, createdAt: at },
-        ],
-        record: {
-          id, accountId, kind: 'debit' as const, amount, mcc: '5999', merchant: 'X', category: 'CASH' as const,
-          appliedCategory: 'CASH' as const, code: '00' as const, reason: 'approved' as const, payloadHash: id,
-          version: expectedVersion + 1, createdAt: at,
-        },
-      });
-      // Issued in one tick, so they share one SQLite transaction.
-      const outcomes = await Promise.allSettled([
-        store.commit(debit('a', 't-a', 0, 100)),
-        store.commit(debit('b', 't-b', 7, 100)), // stale version
-        store.commit(debit('c', 't-c', 0, 100, 950)), // ledger does not match the balances: refused
-        store.commit(debit('d', 't-d', 0, 100)),
-        store.commit(debit('nobody', 't-n', 0, 100)),
-      ]);
+      for (const id of ['a', 'b', 'c', 'd', 'e']) await store.createAccount(id, { ...zero, CASH: 1_000 });
+      const created = (id: string) => store.getAccount(id).then((account) => account!);
+      const steps = (prefix: string, n: number, amount = 100) =>
+        Array.from({ length: n }, (_, i) => ({
+          kind: 'debit' as const,
+          id: `${prefix}-${i + 1}`,
+          amount,
+          category: 'CASH' as const,
+        }));
+      const a = chain(await created('a'), steps('t-a', 3));
+      const b = chain({ ...(await created('b')), version: 7 }, steps('t-b', 2)); // stale version
+      const good = chain(await created('c'), steps('t-c', 2));
+      const c = { ...good, balances: { ...zero, CASH: 850 } }; // balances the ledger does not explain: refused
+      const d = chain(await created('d'), steps('t-d', 1));
+      const e = chain(await created('e'), [...steps('t-e', 1), ...steps('t-a', 1)]); // t-a-1 comes first, in a
+      const nobody = chain({ ...(await created('a')), id: 'nobody' }, steps('t-n', 2));
+      // Issued in one tick, so they share one SQLite transaction, each chain in its own savepoint.
+      const outcomes = await Promise.allSettled([a, b, c, d, e, nobody].map((request) => store.commit(request)));
       expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value.status : 'rejected'))).toEqual([
         'committed',
         'version_conflict',
         'rejected',
         'committed',
+        'duplicate_id',
         'unknown_account',
       ]);
-      expect((await store.getAccount('a'))!.balances.CASH).toBe(900);
+      expect(outcomes[2]).toMatchObject({ reason: expect.any(RangeError) });
+      expect(outcomes[4]).toMatchObject({ value: { existing: [a.records[0]] } });
+      expect(await store.getAccount('a')).toMatchObject({ version: 3, balances: { CASH: 700 } });
       expect((await store.getAccount('b'))!.version).toBe(0);
-      expect((await store.getAccount('c'))!.balances.CASH).toBe(1_000);
-      expect(await store.getTransaction('t-c')).toBeUndefined();
-      expect((await store.getAccount('d'))!.balances.CASH).toBe(900);
+      expect(await store.getAccount('c')).toMatchObject({ version: 0, balances: { CASH: 1_000 } });
+      expect(await store.getTransaction('t-c-1')).toBeUndefined();
+      expect(await store.getAccount('d')).toMatchObject({ version: 1, balances: { CASH: 900 } });
+      expect(await store.getAccount('e')).toMatchObject({ version: 0, balances: { CASH: 1_000 } });
+      expect(await store.getTransaction('t-e-1')).toBeUndefined();
+      expect(await store.listLedger('a')).toHaveLength(4);
     } finally {
       await store.close();
     }
