@@ -14,3 +14,6 @@ export { runWithLock } from './with-lock.js';
 export { ZooKeeperLockManager } from './zookeeper/zookeeper-lock-manager.js';
 export { ZOOKEEPER_DEFAULTS } from './zookeeper/options.js';
 export type { DigestAuth, ZooKeeperLockManagerOptions } from './zookeeper/options.js';
+export { RedisLockManager } from './redis/redis-lock-manager.js';
+export { REDIS_LOCK_DEFAULTS } from './redis/options.js';
+export type { RedisLockManagerOptions } from './redis/options.js';
