@@ -5,7 +5,7 @@ import { createThrowawayDatabase, startPrivatePostgres } from '../../../../test-
 import type { PrivatePostgres, ThrowawayDatabase } from '../../../../test-support/postgres.js';
 import { ConfigError, InvalidDocumentError, StoreUnavailableError } from '../../src/errors.js';
 import { PostgresStore, openPostgresStore } from '../../src/store/index.js';
-import { credit, debit, describeStoreContract } from '../store-contract.js';
+import { chain, credit, debit, describeStoreContract } from '../store-contract.js';
 
 describeStoreContract('postgres', async () => {
   const db = await createThrowawayDatabase();
@@ -87,6 +87,41 @@ describe('PostgresStore specifics', () => {
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'catraca-specifics' AND state LIKE 'idle in transaction%'`,
     );
     expect(rows).toEqual([{ n: 0 }]);
+  });
+  it('a record id inserted by another replica after the duplicate check rolls the chain back: duplicate_id', async () => {
+    const account = await store.createAccount('acc-1', { FOOD: 1_000, MEAL: 0, CASH: 0 });
+    await store.createAccount('acc-2', { FOOD: 0, MEAL: 0, CASH: 0 });
+    const debits = (ids: string[]) => ids.map((id) => ({ kind: 'debit' as const, id, amount: 100, category: 'FOOD' as const }));
+    const steps = debits(['tx-1', 'tx-2', 'tx-3']);
+    const insertElsewhere = (id: string, version: number) =>
+      admin.query(
+        `INSERT INTO transactions (id, account_id, kind, amount, mcc, merchant, category, applied_category, code,
+           reason, payload_hash, version, created_at)
+         VALUES ($1, 'acc-2', 'credit', 5, NULL, NULL, 'CASH', 'CASH', '00', 'credited', 'h', $2, now())`,
+        [id, version],
+      );
+
+    // The other replica's insert is still open: the chain's insert waits on it, then finds it committed.
+    await admin.query('BEGIN');
+    await insertElsewhere('tx-2', 1);
+    const pending = store.commit(chain(account, steps));
+    await until(() => waitingOnLock(admin, 'catraca-specifics'));
+    await admin.query('COMMIT');
+    const outcome = await pending;
+    expect(outcome).toMatchObject({ status: 'duplicate_id', existing: [{ id: 'tx-2', accountId: 'acc-2' }] });
+    expect(await store.getAccount('acc-1')).toEqual(account);
+    expect(await store.getTransaction('tx-1')).toBeUndefined();
+    expect(await store.listLedger('acc-1')).toHaveLength(1);
+
+    // The same race, but the other replica rolls back: the chain goes in whole.
+    const retry = debits(['tx-4', 'tx-5']);
+    await admin.query('BEGIN');
+    await insertElsewhere('tx-5', 2);
+    const second = store.commit(chain(account, retry));
+    await until(() => waitingOnLock(admin, 'catraca-specifics'));
+    await admin.query('ROLLBACK');
+    expect(await second).toEqual({ status: 'committed' });
+    expect(await store.getAccount('acc-1')).toMatchObject({ version: 2, balances: { FOOD: 800 } });
   });
 });
 
