@@ -328,7 +328,11 @@ export class RedisLockManager implements LockManager {
       const timer = setTimeout(() => {
         // A sent command without an answer: the server is hung or unreachable, though the socket may look fine.
         if (sent && (this.#state === 'connected' || this.#state === 'reconnected')) this.#setState('suspended');
-        giveUp(new CoordinationUnavailableError(`Redis did not answer within ${commandTimeoutMs} ms`));
+        giveUp(
+          new CoordinationUnavailableError(
+            sent ? `Redis did not answer within ${commandTimeoutMs} ms` : `no ready Redis connection within ${commandTimeoutMs} ms`,
+          ),
+        );
       }, commandTimeoutMs);
       const run = (): void => {
         this.#readyWaiters.delete(run);
