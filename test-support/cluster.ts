@@ -118,7 +118,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const cluster = new Cluster(await mkdtemp(join(tmpdir(), 'catraca-cluster-')));
   try {
     const zookeeperMode = options.zookeeper ?? DEFAULTS.zookeeper;
-    const [zookeeper, redis, postgres] = await Promise.all([
+    // allSettled, not all: when one start fails, the others still land in `cluster`, so that stop() cleans them up.
+    const started = await Promise.allSettled([
       lock === 'zookeeper'
         ? bounded(
             zookeeperMode === 'ensemble' ? startEnsemble(3, { startTimeoutMs }) : startZooKeeper({ startTimeoutMs }),
@@ -134,6 +135,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         (pg) => (cluster.postgres = pg),
       ),
     ]);
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    const { zookeeper, redis, postgres } = cluster;
     cluster.watchPostgres(await postmasterPid(postgres));
     const database = await bounded(createThrowawayDatabase(postgres.url), 30_000, 'PostgreSQL database');
     cluster.database = database;
@@ -256,6 +260,7 @@ class Cluster implements LocalCluster {
       // Front to back: stop taking traffic, then the replicas (they release locks and close sessions), then the rest.
       await this.nginxProcess?.stop().catch(() => {});
       await Promise.allSettled(this.replicaList.map((r) => r.stop()));
+      for (const replica of this.replicaList) replica.closeLog();
       await Promise.allSettled([
         this.zookeeper?.stop(),
         this.redis?.stop(),
@@ -333,6 +338,10 @@ class ReplicaProcess implements Replica {
     await this.stop();
     this.env = { ...this.env, ...env };
     await this.start();
+  }
+
+  closeLog(): void {
+    this.#log.end();
   }
 
   /** SIGTERM (graceful: drains, releases locks), SIGKILL after 10 s. */
