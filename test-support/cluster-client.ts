@@ -140,3 +140,27 @@ export function centavos(amount: string): number {
   if (!match) throw new Error(`not a two-place amount: ${amount}`);
   return Number(match[1]) * 100 + Number(match[2]);
 }
+
+/**
+ * Sums the samples of one Prometheus metric in a replica's `/metrics` text whose labels include `labels`
+ * (e.g. `metricSum(text, 'catraca_decisions_total', { code: '00' })`).
+ */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const labelText = match[2] ?? '';
+    const ok = Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`));
+    if (ok) sum += Number(match[3]);
+  }
+  return sum;
+}
+
+/** Fetches `url/metrics` and sums one metric (see {@link metricSum}). */
+export async function scrapeMetric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  if (!response.ok) throw new Error(`GET ${url}/metrics: ${response.status}`);
+  return metricSum(await response.text(), name, labels);
+}

@@ -13,11 +13,12 @@ import {
   createAccount,
   getAccount,
   listTransactions,
+  scrapeMetric,
   send,
   type Answer,
   type Purchase,
 } from '../../../test-support/cluster-client.js';
-import { scrapeMetric, startLocalCluster, type LocalCluster } from '../../../test-support/cluster.js';
+import { startLocalCluster, type LocalCluster } from '../../../test-support/cluster.js';
 
 const purchase = (account: string, id: string): Purchase => ({
   id,

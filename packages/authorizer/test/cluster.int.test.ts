@@ -12,11 +12,12 @@ import {
   getAccount,
   listTransactions,
   pool,
+  scrapeMetric,
   send,
   type Answer,
   type Purchase,
 } from '../../../test-support/cluster-client.js';
-import { scrapeMetric, startLocalCluster, type LocalCluster } from '../../../test-support/cluster.js';
+import { startLocalCluster, type LocalCluster } from '../../../test-support/cluster.js';
 
 const SESSION_TIMEOUT_MS = 4_000;
 
