@@ -8,7 +8,6 @@ import { DEFAULT_MERCHANT_RULES } from './domain/index.js';
 import { createApp } from './http/app.js';
 import type { ReadinessReport } from './http/routes-ops.js';
 import { Metrics } from './metrics.js';
-import { AccountGate } from './service/account-gate.js';
 import { Authorizer } from './service/authorizer.js';
 import { RuleBook } from './service/rule-book.js';
 import type { Store } from './store/port.js';
@@ -21,7 +20,7 @@ export interface Runtime {
   store: Store;
   locks: LockManager | undefined;
   cache: ResultCache;
-  gate: AccountGate;
+  authorizer: Authorizer;
   rules: RuleBook;
   metrics: Metrics;
   /** Makes readiness fail (first step of a graceful shutdown). */
@@ -91,19 +90,14 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   const rules = new RuleBook(store, logger.child({ component: 'rules' }), config.RULES_REFRESH_MS);
   await rules.start(config.MERCHANT_RULES_SEED ? DEFAULT_MERCHANT_RULES : undefined);
 
-  const gate = new AccountGate({
-    locks,
-    keyFor: (accountId) => `account-${accountId}`,
-    policy: config.LOCK_UNAVAILABLE,
-    maxBatch: config.LOCK_BATCH_MAX,
-    maxHoldMs: config.LOCK_BATCH_HOLD_MS,
-    metrics,
-    logger: logger.child({ component: 'gate' }),
-  });
   const authorizer = new Authorizer({
     store,
     cache,
-    gate,
+    locks,
+    lockKey: (accountId) => `account-${accountId}`,
+    lockUnavailable: config.LOCK_UNAVAILABLE,
+    maxBatch: config.LOCK_BATCH_MAX,
+    maxHoldMs: config.LOCK_BATCH_HOLD_MS,
     rules,
     metrics,
     logger: logger.child({ component: 'authorizer' }),
@@ -143,7 +137,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     store,
     locks,
     cache,
-    gate,
+    authorizer,
     rules,
     metrics,
     drain: () => {
@@ -152,7 +146,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     close: () =>
       (closed ??= (async () => {
         draining = true;
-        await gate.idle();
+        await authorizer.idle();
         await rules.stop();
         await locks?.close();
         await cache.close();

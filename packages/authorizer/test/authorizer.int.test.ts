@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MERCHANT_RULES } from '../src/domain/index.js';
 import { Metrics } from '../src/metrics.js';
-import { AccountGate, type LockUnavailablePolicy } from '../src/service/account-gate.js';
+import type { LockUnavailablePolicy } from '../src/service/account-gate.js';
 import { Authorizer, type DebitRequest } from '../src/service/authorizer.js';
 import { RuleBook } from '../src/service/rule-book.js';
 import { openSqliteStore } from '../src/store/index.js';
@@ -48,17 +48,20 @@ async function setup(options: { locks?: LockManager | undefined; policy?: LockUn
   const rules = new RuleBook(store, silent, 60_000);
   await rules.start(DEFAULT_MERCHANT_RULES);
   const locks = 'locks' in options ? options.locks : new LocalLockManager();
-  const gate = new AccountGate({
+  const cache = new MemoryCache();
+  const authorizer = new Authorizer({
+    store,
+    cache,
     locks,
-    keyFor: (id) => `account-${id}`,
-    policy: options.policy ?? 'fence-only',
+    lockKey: (id) => `account-${id}`,
+    lockUnavailable: options.policy ?? 'fence-only',
     maxBatch: 16,
     maxHoldMs: 20,
+    rules,
     metrics,
     logger: silent,
+    commitTimeoutMs: 2_000,
   });
-  const cache = new MemoryCache();
-  const authorizer = new Authorizer({ store, cache, gate, rules, metrics, logger: silent, commitTimeoutMs: 2_000 });
   cleanups.push(async () => {
     await rules.stop();
     await locks?.close();
@@ -108,6 +111,19 @@ describe('Authorizer', () => {
     expect(await authorizer.authorize(debit('x'), budget())).toMatchObject({ code: '00', replayed: true });
     expect(await authorizer.authorize(debit('x', 101), budget())).toMatchObject({ code: '07', reason: 'id_conflict' });
     expect((await store.getAccount('acc'))!.balances.CASH).toBe(900);
+  });
+
+  it('answers an id already stored from its record, inside a batch, and decides the rest afresh', async () => {
+    const { store, authorizer, cache } = await setup();
+    await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 1_000 });
+    expect((await authorizer.authorize(debit('d-3'), budget())).code).toBe('00');
+    await cache.delete('tx:d-3');
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => authorizer.authorize(debit(`d-${i}`, i === 5 ? 999 : 100), budget())),
+    );
+    expect(outcomes.map((o) => o.code)).toEqual(['00', '00', '00', '00', '00', '51', '00', '00']);
+    expect(outcomes[3]).toMatchObject({ replayed: true });
+    expect((await store.getAccount('acc'))!.balances.CASH).toBe(1_000 - 7 * 100);
   });
 
   it('serves a hot account in batches: one acquisition for many transactions', async () => {

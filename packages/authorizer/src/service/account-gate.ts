@@ -33,20 +33,32 @@ export interface GateContext {
   account: Account | undefined;
 }
 
-interface Job {
-  signal: AbortSignal;
-  run(ctx: GateContext): Promise<unknown>;
-  resolve(value: unknown): void;
+/** One queued request: its input and its own deadline. */
+export interface GateJob<I> {
+  readonly input: I;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Serves a batch of one account's jobs while the gate holds the account's lock; returns one result per job, in order.
+ * Must not throw for a single job's sake: a throw fails the whole batch.
+ */
+export type BatchProcessor<I, O> = (accountId: string, jobs: readonly GateJob<I>[], ctx: GateContext) => Promise<O[]>;
+
+interface Job<I, O> extends GateJob<I> {
+  resolve(value: O): void;
   reject(error: unknown): void;
 }
 
-export interface AccountGateOptions {
+export interface AccountGateOptions<I, O> {
+  /** Serves the batches. */
+  process: BatchProcessor<I, O>;
   /** The per-account lock; undefined runs on the in-process queue and the store's fence alone (`LOCK=none`). */
   locks: LockManager | undefined;
   /** Lock key for an account id. */
   keyFor(accountId: string): string;
   policy: LockUnavailablePolicy;
-  /** Most jobs served under one acquisition. */
+  /** Most jobs handed to `process` at once. */
   maxBatch: number;
   /** After this long holding the lock, release it even if jobs wait (they re-acquire, queueing fairly). */
   maxHoldMs: number;
@@ -56,25 +68,27 @@ export interface AccountGateOptions {
 
 /**
  * One transaction per account at a time. Jobs for an account queue here in FIFO order; the first one acquires the
- * account's lock, and the holder then serves the jobs queued behind it (bounded by `maxBatch` and `maxHoldMs`) before
- * releasing, so a hot account pays for one acquisition per batch instead of one per transaction, while a waiter on
- * another replica still gets its turn within its deadline.
+ * account's lock, and the holder then hands the queued jobs to `process` in batches of up to `maxBatch`, batch after
+ * batch, until the queue is empty or it has held the lock for `maxHoldMs`. A hot account so pays for one acquisition
+ * (and, in the authorizer, one read and one commit) per batch instead of per transaction, while a waiter on another
+ * replica still gets its turn within its deadline.
  */
-export class AccountGate {
-  readonly #queues = new Map<string, Job[]>();
+export class AccountGate<I, O> {
+  readonly #queues = new Map<string, Job<I, O>[]>();
   readonly #drains = new Set<Promise<void>>();
 
-  constructor(private readonly options: AccountGateOptions) {}
+  constructor(private readonly options: AccountGateOptions<I, O>) {}
 
   /** Number of accounts with queued or running jobs. */
   get activeAccounts(): number {
     return this.#queues.size;
   }
 
-  run<T>(accountId: string, signal: AbortSignal, fn: (ctx: GateContext) => Promise<T>): Promise<T> {
+  /** Queues `input` for `accountId`; settles with its result from `process`, or a {@link GateRefusal}. */
+  run(accountId: string, signal: AbortSignal, input: I): Promise<O> {
     if (signal.aborted) return Promise.reject(new GateRefusal('deadline_exceeded', { cause: signal.reason }));
-    return new Promise<T>((resolve, reject) => {
-      const job: Job = { signal, run: fn, resolve: resolve as (value: unknown) => void, reject };
+    return new Promise<O>((resolve, reject) => {
+      const job: Job<I, O> = { input, signal, resolve, reject };
       const queue = this.#queues.get(accountId);
       if (queue) {
         queue.push(job);
@@ -103,7 +117,7 @@ export class AccountGate {
         }
         const acquired = await this.#acquire(accountId, head);
         if (acquired === 'refused') continue;
-        await this.#serveBatch(queue, acquired);
+        await this.#serveBatch(accountId, queue, acquired);
       }
     } finally {
       this.#queues.delete(accountId);
@@ -111,7 +125,7 @@ export class AccountGate {
   }
 
   /** Acquires the account's lock for `head`; 'refused' when `head` was rejected (and removed) instead. */
-  async #acquire(accountId: string, head: Job): Promise<Lock | undefined | 'refused'> {
+  async #acquire(accountId: string, head: Job<I, O>): Promise<Lock | undefined | 'refused'> {
     const { locks, policy, metrics, logger } = this.options;
     if (!locks) return undefined;
     const started = performance.now();
@@ -141,33 +155,33 @@ export class AccountGate {
     }
   }
 
-  async #serveBatch(queue: Job[], lock: Lock | undefined): Promise<void> {
-    const { maxBatch, maxHoldMs, policy, metrics, logger } = this.options;
+  async #serveBatch(accountId: string, queue: Job<I, O>[], lock: Lock | undefined): Promise<void> {
+    const { maxBatch, maxHoldMs, policy, metrics, logger, process } = this.options;
     const started = performance.now();
     const ctx: GateContext = {
       lock,
       account: undefined,
       mustNotCommit: () => policy === 'fail-closed' && lock !== undefined && lock.signal.aborted,
     };
-    let served = 0;
     try {
-      while (queue.length > 0 && served < maxBatch) {
-        if (served > 0 && performance.now() - started >= maxHoldMs) break;
-        if (served > 0 && lock?.signal.aborted) break;
-        const job = queue.shift()!;
-        if (job.signal.aborted) {
-          job.reject(new GateRefusal('deadline_exceeded', { cause: job.signal.reason }));
-          continue;
+      for (let first = true; queue.length > 0; first = false) {
+        if (!first && (performance.now() - started >= maxHoldMs || lock?.signal.aborted)) break;
+        const batch: Job<I, O>[] = [];
+        while (queue.length > 0 && batch.length < maxBatch) {
+          const job = queue.shift()!;
+          if (job.signal.aborted) job.reject(new GateRefusal('deadline_exceeded', { cause: job.signal.reason }));
+          else batch.push(job);
         }
-        served++;
+        if (batch.length === 0) continue;
+        metrics.batchSize.observe(batch.length);
         try {
-          job.resolve(await job.run(ctx));
+          const results = await process(accountId, batch, ctx);
+          batch.forEach((job, i) => job.resolve(results[i]!));
         } catch (error) {
-          job.reject(error);
+          for (const job of batch) job.reject(error);
         }
       }
     } finally {
-      metrics.batchSize.observe(served);
       if (lock) {
         metrics.lockHold.observe((performance.now() - started) / 1000);
         await lock.release().catch((error: unknown) => logger.warn({ err: error }, 'lock release failed'));

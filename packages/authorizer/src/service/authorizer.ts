@@ -1,18 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { ResultCache } from '@catraca/cache';
+import type { LockManager } from '@catraca/coordination';
 import type { Logger } from 'pino';
-import {
-  canonicalCreditPayload,
-  canonicalDebitPayload,
-  decide,
-  normalizeMerchantName,
-  payloadHash,
-} from '../domain/index.js';
-import type { Account, Category, LedgerEntry, TransactionRecord } from '../domain/types.js';
+import { canonicalCreditPayload, canonicalDebitPayload, payloadHash } from '../domain/index.js';
+import type { Account, Category, TransactionRecord } from '../domain/types.js';
 import type { Metrics } from '../metrics.js';
-import type { CommitRequest, Store } from '../store/port.js';
-import { GateRefusal, type AccountGate, type GateContext } from './account-gate.js';
+import type { Store } from '../store/port.js';
+import { AccountGate, GateRefusal, type GateContext, type GateJob, type LockUnavailablePolicy } from './account-gate.js';
 import { fromRecord, refused, type Outcome } from './outcome.js';
+import { planChain, type Planned } from './plan.js';
 import type { RuleBook } from './rule-book.js';
 
 /** A validated authorization request; money already in integer centavos. */
@@ -33,10 +29,23 @@ export interface CreditRequest {
   amount: number;
 }
 
+/** What the gate queues for an account: one request, with its id and payload hash settled. */
+export type Job =
+  | { kind: 'debit'; id: string; hash: string; request: DebitRequest }
+  | { kind: 'credit'; id: string; hash: string; request: CreditRequest };
+
 export interface AuthorizerOptions {
   store: Store;
   cache: ResultCache;
-  gate: AccountGate;
+  /** The per-account lock; undefined for `LOCK=none` (in-process queue and the store's fence alone). */
+  locks: LockManager | undefined;
+  /** Lock key of an account. */
+  lockKey(accountId: string): string;
+  lockUnavailable: LockUnavailablePolicy;
+  /** Most requests decided and committed together for one account. */
+  maxBatch: number;
+  /** Longest a replica keeps an account's lock while requests for it keep arriving. */
+  maxHoldMs: number;
   rules: RuleBook;
   metrics: Metrics;
   logger: Logger;
@@ -50,56 +59,62 @@ interface CachedAnswer {
   r: 'approved' | 'insufficient_funds' | 'credited';
 }
 
-type Planned =
-  | { kind: 'unknown_account' }
-  | { kind: 'commit'; request: CommitRequest; after: Account };
-
 /**
- * The authorization pipeline: idempotency (in-flight, cache, then the store's unique id) → category (L3 over L1) →
- * the account gate (one transaction per account at a time) → read → decide → compare-and-set commit → cache.
- * Declines are values; a `07` is returned, never thrown, and never stored.
+ * The authorization pipeline: idempotency (in-flight, cache, then the store's unique id) → the account gate (one
+ * transaction per account at a time; the lock holder serves the queued requests as a batch) → read → decide → one
+ * compare-and-set commit for the batch → cache. Declines are values; a `07` is returned, never thrown, never stored.
  */
 export class Authorizer {
   readonly #inflight = new Map<string, { hash: string; promise: Promise<Outcome> }>();
+  readonly #gate: AccountGate<Job, Outcome>;
 
-  constructor(private readonly options: AuthorizerOptions) {}
+  constructor(private readonly options: AuthorizerOptions) {
+    this.#gate = new AccountGate<Job, Outcome>({
+      process: (accountId, jobs, ctx) => this.#serve(accountId, jobs, ctx),
+      locks: options.locks,
+      keyFor: options.lockKey,
+      policy: options.lockUnavailable,
+      maxBatch: options.maxBatch,
+      maxHoldMs: options.maxHoldMs,
+      metrics: options.metrics,
+      logger: options.logger,
+    });
+  }
+
+  /** Resolves when no request is queued or being served (graceful shutdown). */
+  idle(): Promise<void> {
+    return this.#gate.idle();
+  }
 
   /** Authorizes a purchase. Never throws: every failure is a `07` with its reason. */
   authorize(request: DebitRequest, signal: AbortSignal): Promise<Outcome> {
     const hash = payloadHash(canonicalDebitPayload(request));
-    if (request.id === undefined) {
-      // A server-made id is new by construction: nothing to look up, nothing to wait for.
-      const id = randomUUID();
-      return this.#process(id, request.accountId, hash, signal, (account) => this.#planDebit(id, hash, request, account));
-    }
-    const id = request.id;
-    return this.#once(id, hash, signal, () =>
-      this.#process(id, request.accountId, hash, signal, (account) => this.#planDebit(id, hash, request, account)),
-    );
+    // A server-made id is new by construction: nothing to look up, nothing to wait for.
+    if (request.id === undefined) return this.#process({ kind: 'debit', id: randomUUID(), hash, request }, signal);
+    const job: Job = { kind: 'debit', id: request.id, hash, request };
+    return this.#once(job, signal);
   }
 
   /** Credits (tops up) one category. Same idempotency, lock and fence as a debit. */
   credit(request: CreditRequest, signal: AbortSignal): Promise<Outcome> {
     const hash = payloadHash(canonicalCreditPayload(request));
-    return this.#once(request.id, hash, signal, () =>
-      this.#process(request.id, request.accountId, hash, signal, (account) => this.#planCredit(hash, request, account)),
-    );
+    return this.#once({ kind: 'credit', id: request.id, hash, request }, signal);
   }
 
   /** In-process single flight per id: a concurrent duplicate waits for the first and gets its answer. */
-  async #once(id: string, hash: string, signal: AbortSignal, work: () => Promise<Outcome>): Promise<Outcome> {
-    const running = this.#inflight.get(id);
+  async #once(job: Job, signal: AbortSignal): Promise<Outcome> {
+    const running = this.#inflight.get(job.id);
     if (running) {
-      if (running.hash !== hash) return refused(id, 'id_conflict');
+      if (running.hash !== job.hash) return refused(job.id, 'id_conflict');
       const first = await running.promise;
       return first.code === '07' ? first : { ...first, replayed: true };
     }
-    const promise = this.#cached(id, hash, signal).then((hit) => hit ?? work());
-    this.#inflight.set(id, { hash, promise });
+    const promise = this.#cached(job.id, job.hash, signal).then((hit) => hit ?? this.#process(job, signal));
+    this.#inflight.set(job.id, { hash: job.hash, promise });
     try {
       return await promise;
     } finally {
-      this.#inflight.delete(id);
+      this.#inflight.delete(job.id);
     }
   }
 
@@ -116,177 +131,98 @@ export class Authorizer {
     return { code: answer.c, reason: answer.r, transactionId: id, replayed: true };
   }
 
-  async #process(
-    id: string,
-    accountId: string,
-    hash: string,
-    signal: AbortSignal,
-    plan: (account: Account) => Planned,
-  ): Promise<Outcome> {
+  async #process(job: Job, signal: AbortSignal): Promise<Outcome> {
     try {
-      const outcome = await this.options.gate.run(accountId, signal, (ctx) =>
-        this.#decideAndCommit(id, accountId, hash, signal, ctx, plan),
-      );
+      const outcome = await this.#gate.run(job.request.accountId, signal, job);
       if (outcome.record) this.#remember(outcome.record);
       return outcome;
     } catch (error) {
-      if (error instanceof GateRefusal) return refused(id, error.reason);
-      this.options.logger.error({ err: error, account: accountId }, 'authorization failed');
-      return refused(id, 'unavailable');
+      if (error instanceof GateRefusal) return refused(job.id, error.reason);
+      this.options.logger.error({ err: error, account: job.request.accountId }, 'authorization failed');
+      return refused(job.id, 'unavailable');
     }
   }
 
-  async #decideAndCommit(
-    id: string,
-    accountId: string,
-    hash: string,
-    signal: AbortSignal,
-    ctx: GateContext,
-    plan: (account: Account) => Planned,
-  ): Promise<Outcome> {
+  /**
+   * Serves one account's batch under its lock: read once, decide every request in order on the running balances,
+   * and commit them as one chain (one compare-and-set from the version read). A duplicate id is answered from its
+   * stored record and the rest decided again; a version conflict (the fence: someone else wrote) means read again.
+   */
+  async #serve(accountId: string, jobs: readonly GateJob<Job>[], ctx: GateContext): Promise<Outcome[]> {
     const { store, metrics, logger } = this.options;
+    const results: Array<Outcome | undefined> = jobs.map(() => undefined);
+    const open = () => jobs.flatMap((job, i) => (results[i] === undefined ? [i] : []));
     for (;;) {
-      if (signal.aborted) return refused(id, 'deadline_exceeded');
+      // Last exit before the commit: past this point a request's deadline no longer cancels anything.
+      for (const i of open()) {
+        if (jobs[i]!.signal.aborted) results[i] = refused(jobs[i]!.input.id, 'deadline_exceeded');
+      }
+      const pending = open();
+      if (pending.length === 0) return results as Outcome[];
+      const failAll = (reason: 'unavailable' | 'unknown_account') => {
+        for (const i of pending) results[i] = refused(jobs[i]!.input.id, reason);
+        return results as Outcome[];
+      };
+
       let account: Account | undefined;
       try {
-        account = ctx.account ?? (await store.getAccount(accountId, { signal }));
+        account = ctx.account ?? (await store.getAccount(accountId, { signal: jobs[pending[0]!]!.signal }));
       } catch (error) {
-        if (signal.aborted) return refused(id, 'deadline_exceeded');
         logger.warn({ err: error, account: accountId }, 'store read failed');
-        return refused(id, 'unavailable');
+        if (jobs[pending[0]!]!.signal.aborted) continue;
+        return failAll('unavailable');
       }
-      if (!account) return this.#unknownAccount(id, hash, signal);
-      const planned = plan(account);
-      if (planned.kind === 'unknown_account') return refused(id, 'unknown_account');
+      if (!account) {
+        for (const i of pending) results[i] = await this.#unknownAccount(jobs[i]!.input, jobs[i]!.signal);
+        return results as Outcome[];
+      }
+      if (ctx.mustNotCommit()) return failAll('unavailable');
 
-      // Last exit before the commit: past this point the request's deadline no longer cancels anything.
-      if (signal.aborted) return refused(id, 'deadline_exceeded');
-      if (ctx.mustNotCommit()) return refused(id, 'unavailable');
-
+      const chain: Planned = planChain(account, pending.map((i) => jobs[i]!.input), this.options.rules.rules);
       const started = performance.now();
       let result;
       try {
-        result = await store.commit(planned.request, { signal: AbortSignal.timeout(this.options.commitTimeoutMs) });
+        result = await store.commit(chain.request, { signal: AbortSignal.timeout(this.options.commitTimeoutMs) });
       } catch (error) {
         ctx.account = undefined;
         metrics.storeCommit.observe({ outcome: 'error' }, (performance.now() - started) / 1000);
-        logger.warn({ err: error, account: accountId, transaction: id }, 'commit failed; nothing applied');
-        return refused(id, 'unavailable');
+        logger.warn({ err: error, account: accountId, transactions: pending.length }, 'commit failed; nothing applied');
+        return failAll('unavailable');
       }
       metrics.storeCommit.observe({ outcome: result.status }, (performance.now() - started) / 1000);
       switch (result.status) {
         case 'committed':
-          ctx.account = planned.after;
-          return fromRecord(planned.request.record, false);
+          ctx.account = chain.after;
+          pending.forEach((i, k) => (results[i] = fromRecord(chain.request.records[k]!, false)));
+          return results as Outcome[];
         case 'duplicate_id':
-          if (result.existing.payloadHash !== hash) return refused(id, 'id_conflict');
-          return fromRecord(result.existing, true);
+          for (const existing of result.existing) {
+            const i = pending.find((p) => jobs[p]!.input.id === existing.id);
+            if (i === undefined) continue;
+            const job = jobs[i]!.input;
+            results[i] = existing.payloadHash === job.hash ? fromRecord(existing, true) : refused(job.id, 'id_conflict');
+          }
+          continue;
         case 'version_conflict':
-          // The fence held: someone else changed the account since it was read. Read again and decide again.
           ctx.account = undefined;
           metrics.versionConflicts.inc();
           continue;
         case 'unknown_account':
           ctx.account = undefined;
-          return refused(id, 'unknown_account');
+          return failAll('unknown_account');
       }
     }
   }
 
   /** An unknown account may still be a replay of an id first used on another account: report that precisely. */
-  async #unknownAccount(id: string, hash: string, signal: AbortSignal): Promise<Outcome> {
+  async #unknownAccount(job: Job, signal: AbortSignal): Promise<Outcome> {
     try {
-      const existing = await this.options.store.getTransaction(id, { signal });
-      if (existing) return existing.payloadHash === hash ? fromRecord(existing, true) : refused(id, 'id_conflict');
+      const existing = await this.options.store.getTransaction(job.id, { signal });
+      if (existing) return existing.payloadHash === job.hash ? fromRecord(existing, true) : refused(job.id, 'id_conflict');
     } catch {
       // The account is unknown either way.
     }
-    return refused(id, 'unknown_account');
-  }
-
-  #planDebit(id: string, hash: string, request: DebitRequest, account: Account): Planned {
-    const decision = decide({
-      balances: account.balances,
-      amount: request.amount,
-      mcc: request.mcc,
-      merchantName: normalizeMerchantName(request.merchant),
-      rules: this.options.rules.rules,
-    });
-    const version = account.version + 1;
-    const createdAt = new Date().toISOString();
-    const record: TransactionRecord = {
-      id,
-      accountId: account.id,
-      kind: 'debit',
-      amount: request.amount,
-      mcc: request.mcc,
-      merchant: request.merchant,
-      category: decision.category,
-      appliedCategory: decision.appliedCategory,
-      code: decision.code,
-      reason: decision.code === '00' ? 'approved' : 'insufficient_funds',
-      payloadHash: hash,
-      version,
-      createdAt,
-    };
-    const ledger: LedgerEntry[] =
-      decision.appliedCategory === null
-        ? []
-        : [
-            {
-              accountId: account.id,
-              transactionId: id,
-              kind: 'debit',
-              category: decision.appliedCategory,
-              delta: -request.amount,
-              balanceAfter: decision.balances[decision.appliedCategory],
-              version,
-              createdAt,
-            },
-          ];
-    return {
-      kind: 'commit',
-      request: { accountId: account.id, expectedVersion: account.version, balances: decision.balances, ledger, record },
-      after: { ...account, balances: decision.balances, version },
-    };
-  }
-
-  #planCredit(hash: string, request: CreditRequest, account: Account): Planned {
-    const balances = { ...account.balances, [request.category]: account.balances[request.category] + request.amount };
-    const version = account.version + 1;
-    const createdAt = new Date().toISOString();
-    const record: TransactionRecord = {
-      id: request.id,
-      accountId: account.id,
-      kind: 'credit',
-      amount: request.amount,
-      mcc: null,
-      merchant: null,
-      category: request.category,
-      appliedCategory: request.category,
-      code: '00',
-      reason: 'credited',
-      payloadHash: hash,
-      version,
-      createdAt,
-    };
-    const ledger: LedgerEntry[] = [
-      {
-        accountId: account.id,
-        transactionId: request.id,
-        kind: 'credit',
-        category: request.category,
-        delta: request.amount,
-        balanceAfter: balances[request.category],
-        version,
-        createdAt,
-      },
-    ];
-    return {
-      kind: 'commit',
-      request: { accountId: account.id, expectedVersion: account.version, balances, ledger, record },
-      after: { ...account, balances, version },
-    };
+    return refused(job.id, 'unknown_account');
   }
 
   /** Caches a stored decision for fast replays; best effort, off the request's path. */
