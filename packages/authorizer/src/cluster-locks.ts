@@ -1,4 +1,4 @@
-import { ZooKeeperLockManager, type LockManager } from '@catraca/coordination';
+import { RedisLockManager, ZooKeeperLockManager, type LockManager } from '@catraca/coordination';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { ConfigError } from './errors.js';
@@ -21,6 +21,19 @@ export async function openZooKeeperLocks(config: Config, logger: Logger): Promis
     sessionTimeoutMs: config.ZOOKEEPER_SESSION_TIMEOUT_MS,
     namespace: config.ZOOKEEPER_NAMESPACE,
     ...(auth ? { auth } : {}),
+    logger,
+  });
+}
+
+/**
+ * Opens the Redis lock manager (`LOCK=redis`): the design note's "simple and fast" alternative, with weaker guarantees
+ * (a single Redis, lease-based); offered for comparison. Correctness still rests on the store's version check.
+ */
+export function openRedisLocks(config: Config, logger: Logger): LockManager {
+  return new RedisLockManager({
+    url: (config.LOCK_REDIS_URL ?? config.REDIS_URL)!,
+    keyPrefix: `${config.REDIS_KEY_PREFIX}lock:`,
+    leaseMs: config.LOCK_LEASE_MS,
     logger,
   });
 }

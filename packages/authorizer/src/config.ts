@@ -33,7 +33,9 @@ export const configSchema = z.object({
     MONGODB_URI: z.string().min(1).optional(),
     MONGODB_DB: z.string().min(1).default('catraca'),
 
-    LOCK: z.enum(['local', 'zookeeper', 'none']).default('local'),
+    LOCK: z.enum(['local', 'zookeeper', 'redis', 'none']).default('local'),
+    LOCK_REDIS_URL: z.string().url().optional(),
+    LOCK_LEASE_MS: int(100, 600_000).default(5_000),
     LOCK_UNAVAILABLE: z.enum(['fence-only', 'fail-closed']).default('fence-only'),
     LOCK_BATCH_MAX: int(1, 10_000).default(64),
     LOCK_BATCH_HOLD_MS: int(0, 10_000).default(20),
@@ -72,6 +74,7 @@ function crossFieldProblems(raw: Record<string, string>): string[] {
   need(raw['STORE'] === 'mongodb', 'MONGODB_URI', 'STORE=mongodb');
   need(raw['LOCK'] === 'zookeeper', 'ZOOKEEPER_CONNECT', 'LOCK=zookeeper');
   need(raw['CACHE'] === 'redis', 'REDIS_URL', 'CACHE=redis');
+  need(raw['LOCK'] === 'redis' && !raw['REDIS_URL'], 'LOCK_REDIS_URL', 'LOCK=redis and REDIS_URL is not set');
   const host = raw['HOST'] ?? '127.0.0.1';
   const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
   const open = !raw['AUTHORIZE_TOKENS']?.trim() || !raw['ADMIN_TOKENS']?.trim();

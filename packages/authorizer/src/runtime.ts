@@ -56,6 +56,10 @@ async function openLocks(config: Config, logger: Logger): Promise<LockManager | 
       const { openZooKeeperLocks } = await import('./cluster-locks.js');
       return openZooKeeperLocks(config, logger.child({ component: 'locks' }));
     }
+    case 'redis': {
+      const { openRedisLocks } = await import('./cluster-locks.js');
+      return openRedisLocks(config, logger.child({ component: 'locks' }));
+    }
   }
 }
 
