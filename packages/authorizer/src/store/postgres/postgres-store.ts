@@ -15,8 +15,8 @@ import { checkPage } from '../page.js';
 import type { StoreLogger } from '../logger.js';
 import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from '../port.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './migrations.js';
-import { accountFromRow, ledgerFromRow, recordFromRow } from './rows.js';
-import type { Row } from './rows.js';
+import { accountFromRow, ledgerFromRow, recordFromRow } from '../sql-rows.js';
+import type { Row } from '../sql-rows.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`. */

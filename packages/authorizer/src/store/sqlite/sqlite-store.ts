@@ -3,11 +3,12 @@ import type { Account, Balances, LedgerEntry, MerchantRule, TransactionRecord } 
 import { AccountExistsError, CatracaError, ConfigError, StoreUnavailableError } from '../../errors.js';
 import { throwIfAborted } from '../abort.js';
 import { checkCommitRequest, conservationError, ledgerDeltas, openingEntries } from '../commit-request.js';
-import { parseAccount, parseLedgerEntry, parseMerchantRule, parseRecord, toSafeInteger } from '../documents.js';
+import { parseMerchantRule, toSafeInteger } from '../documents.js';
 import { silentStoreLogger } from '../logger.js';
 import { checkPage } from '../page.js';
 import type { StoreLogger } from '../logger.js';
 import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from '../port.js';
+import { accountFromRow, ledgerFromRow, recordFromRow, type Row } from '../sql-rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
 export interface SqliteStoreOptions {
@@ -26,7 +27,6 @@ export interface SqliteStoreOptions {
 
 export const SQLITE_STORE_DEFAULTS = Object.freeze({ durability: 'full' as const, busyTimeoutMs: 2_000 });
 
-type Row = Record<string, unknown>;
 
 interface PendingCommit {
   request: CommitRequest;
@@ -345,46 +345,6 @@ function prepare(db: Database.Database) {
   };
 }
 
-
-function accountFromRow(row: Row): Account {
-  return parseAccount({
-    id: row['id'],
-    balances: { FOOD: toSafeInteger(row['food']), MEAL: toSafeInteger(row['meal']), CASH: toSafeInteger(row['cash']) },
-    version: toSafeInteger(row['version']),
-    createdAt: row['created_at'],
-  });
-}
-
-function recordFromRow(row: Row): TransactionRecord {
-  return parseRecord({
-    id: row['id'],
-    accountId: row['account_id'],
-    kind: row['kind'],
-    amount: toSafeInteger(row['amount']),
-    mcc: row['mcc'],
-    merchant: row['merchant'],
-    category: row['category'],
-    appliedCategory: row['applied_category'],
-    code: row['code'],
-    reason: row['reason'],
-    payloadHash: row['payload_hash'],
-    version: toSafeInteger(row['version']),
-    createdAt: row['created_at'],
-  });
-}
-
-function ledgerFromRow(row: Row): LedgerEntry {
-  return parseLedgerEntry({
-    accountId: row['account_id'],
-    transactionId: row['transaction_id'],
-    kind: row['kind'],
-    category: row['category'],
-    delta: toSafeInteger(row['delta']),
-    balanceAfter: toSafeInteger(row['balance_after']),
-    version: toSafeInteger(row['version']),
-    createdAt: row['created_at'],
-  });
-}
 
 function recordParams(record: TransactionRecord): Record<string, unknown> {
   return { ...record };

@@ -1,10 +1,13 @@
-import type { Account, LedgerEntry, TransactionRecord } from '../../domain/types.js';
-import { parseAccount, parseLedgerEntry, parseRecord, toSafeInteger } from '../documents.js';
+import type { Account, LedgerEntry, TransactionRecord } from '../domain/types.js';
+import { parseAccount, parseLedgerEntry, parseRecord, toSafeInteger } from './documents.js';
 
-/** A row as `pg` returns it: BIGINT as a string, TIMESTAMPTZ as a Date. */
+/**
+ * A row of the SQL adapters (SQLite and PostgreSQL share column names): integers as number, bigint or string (pg's
+ * BIGINT), times as ISO text (SQLite) or a Date (pg's TIMESTAMPTZ). Every mapper validates through the document schemas.
+ */
 export type Row = Record<string, unknown>;
 
-/** TIMESTAMPTZ comes back as a Date; the domain speaks ISO-8601 strings. */
+/** TIMESTAMPTZ comes back as a Date; the domain speaks ISO-8601 strings (SQLite already stores them). */
 function isoTime(value: unknown): unknown {
   return value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : value;
 }
