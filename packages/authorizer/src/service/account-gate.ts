@@ -130,6 +130,11 @@ export class AccountGate<I, O> {
     if (!locks) return undefined;
     const started = performance.now();
     try {
+      // Known outage under fence-only: do not spend the request's whole budget waiting for a session that is not
+      // there (the head job would always time out, and the batch behind it with it); go straight to the fence.
+      if (policy === 'fence-only' && (locks.state === 'suspended' || locks.state === 'lost')) {
+        throw new CoordinationUnavailableError(`lock service ${locks.state}`);
+      }
       const lock = await locks.acquire(this.options.keyFor(accountId), { signal: head.signal });
       metrics.lockWait.observe({ outcome: 'acquired' }, (performance.now() - started) / 1000);
       return lock;
