@@ -130,9 +130,10 @@ export class AccountGate<I, O> {
     if (!locks) return undefined;
     const started = performance.now();
     try {
-      // Known outage under fence-only: do not spend the request's whole budget waiting for a session that is not
-      // there (the head job would always time out, and the batch behind it with it); go straight to the fence.
-      if (policy === 'fence-only' && (locks.state === 'suspended' || locks.state === 'lost')) {
+      // Known outage: do not spend the request's whole budget waiting for a session that is not there (the head job
+      // would always time out, and the batch behind it with it). Fence-only goes straight to the fence; fail-closed
+      // answers at once.
+      if (locks.state === 'suspended' || locks.state === 'lost') {
         throw new CoordinationUnavailableError(`lock service ${locks.state}`);
       }
       const lock = await locks.acquire(this.options.keyFor(accountId), { signal: head.signal });
@@ -151,7 +152,8 @@ export class AccountGate<I, O> {
       if (!unavailable) logger.error({ err: error }, 'unexpected error from the lock manager');
       if (policy === 'fence-only' && !(error instanceof ClosedError)) {
         metrics.degraded.inc({ dependency: 'lock', policy });
-        logger.warn({ err: error, account: accountId }, 'lock unavailable; proceeding on the store fence alone');
+        // Counted, not logged per batch: an outage would flood the log. State changes are logged by the runtime.
+        logger.debug({ err: error, account: accountId }, 'lock unavailable; proceeding on the store fence alone');
         return undefined;
       }
       queue.shift();
