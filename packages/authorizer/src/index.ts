@@ -9,3 +9,5 @@ export type { Outcome, Reason } from './service/outcome.js';
 export * from './domain/index.js';
 export type { Store, CommitOutcome, CommitRequest, TransactionPage } from './store/port.js';
 export { AccountExistsError, CatracaError, ConfigError, InvalidDocumentError, StoreUnavailableError } from './errors.js';
+export { openMongoStore, openPostgresStore, openSqliteStore } from './store/index.js';
+export type { MongoStoreOptions, PostgresStoreOptions, SqliteStoreOptions } from './store/index.js';
