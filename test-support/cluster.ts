@@ -33,8 +33,11 @@ export interface LocalClusterOptions {
   store?: 'postgres';
   /** Only `redis` for now (a private `redis-server` started here). */
   cache?: 'redis';
-  /** `zookeeper` (the cluster design) or `none` (store fence alone; no ZooKeeper is started). Default `zookeeper`. */
-  lock?: 'zookeeper' | 'none';
+  /**
+   * `zookeeper` (the cluster design), `redis` (the Redis lock, on the cluster's redis-server; for comparison) or
+   * `none` (store fence alone). ZooKeeper is started only for `zookeeper`. Default `zookeeper`.
+   */
+  lock?: 'zookeeper' | 'redis' | 'none';
   /** ZOOKEEPER_SESSION_TIMEOUT_MS of every replica. Default 4 000 ms (short, so tests see expiries quickly). */
   zookeeperSessionTimeoutMs?: number;
   /** Extra environment of every replica (wins over the cluster's own settings). */
@@ -73,7 +76,7 @@ export interface LocalCluster {
   readonly url: string;
   readonly replicas: readonly Replica[];
   readonly nginx: Nginx | undefined;
-  /** The ZooKeeper servers (kill/pause/restart a member, find the leader); undefined with `lock: 'none'`. */
+  /** The ZooKeeper servers (kill/pause/restart a member, find the leader); undefined unless `lock: 'zookeeper'`. */
   readonly zookeeper: ZooKeeperCluster | undefined;
   readonly redis: RedisServer;
   /** The private PostgreSQL server (stop/start it for store-outage tests). */
