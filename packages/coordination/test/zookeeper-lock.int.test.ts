@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 describe('ZooKeeperLockManager on a standalone server', () => {
-  test('acquires, reports connected, and its fencing token is the lock node czxid (needs the create-zxid patch)', async () => {
+  test('acquires, reports connected, and its fencing token is the lock node czxid', async () => {
     const m = manager();
     await m.waitConnected();
     expect(m.state).toBe('connected');
@@ -54,6 +54,17 @@ describe('ZooKeeperLockManager on a standalone server', () => {
     await lock.release();
     expect(lock.held).toBe(false);
     expect(await stat(admin, path)).toBeNull();
+  });
+
+  test('the patched client reports the create zxid in the reply, saving a round trip per lock (needs the create-zxid patch)', async () => {
+    const zxid = await new Promise<unknown>((resolve, reject) =>
+      (admin.create as (...args: unknown[]) => void)('/zxid-probe', Buffer.alloc(0), 0, (error: unknown, _path: string, z: unknown) =>
+        error ? reject(error) : resolve(z),
+      ),
+    );
+    const s = await stat(admin, '/zxid-probe');
+    expect(Buffer.isBuffer(zxid) && (zxid as Buffer).readBigInt64BE(0)).toBe(s!.czxid.readBigInt64BE(0));
+    await remove(admin, '/zxid-probe');
   });
 
   test('fencing tokens strictly increase across holders, also after the key parent was deleted and recreated', async () => {

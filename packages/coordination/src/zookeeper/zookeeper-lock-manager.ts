@@ -226,7 +226,7 @@ export class ZooKeeperLockManager implements LockManager {
           return;
         }
         attempt.path = path;
-        attempt.token = zxidToBigInt(zxid);
+        attempt.token = zxidToBigInt(zxid) ?? (await this.#czxid(path, signal));
         return;
       } catch (error) {
         if (error instanceof ServerError && error.zkCode === ZK['NO_NODE'] && round < 5) {
@@ -258,11 +258,20 @@ export class ZooKeeperLockManager implements LockManager {
     for (const node of extra) this.#deleteInBackground(`${attempt.parent}/${node.name}`, attempt.generation);
     if (!first) return;
     const path = `${attempt.parent}/${first.name}`;
-    const [stat] = await this.#session.exists(path, undefined, { signal });
-    if (!stat) return;
+    const token = await this.#czxid(path, signal);
+    if (token === undefined) return;
     attempt.path = path;
-    attempt.token = zxidToBigInt(stat.czxid);
+    attempt.token = token;
     this.#options.logger.info({ event: 'lock.adopted', key: attempt.key }, 'adopted a lock node whose create reply was lost');
+  }
+
+  /**
+   * A node's creation zxid, read with one extra round trip: for adopted nodes, and for a client without the
+   * create-zxid patch (which reports it in the create reply for free).
+   */
+  async #czxid(path: string, signal: AbortSignal): Promise<bigint | undefined> {
+    const [stat] = await this.#session.exists(path, undefined, { signal });
+    return stat ? zxidToBigInt(stat.czxid) : undefined;
   }
 
   async #ensureParent(parent: string, signal: AbortSignal): Promise<void> {
@@ -315,7 +324,7 @@ export class ZooKeeperLockManager implements LockManager {
 
   #grant(attempt: Attempt, path: string): Lock {
     if (attempt.token === undefined) {
-      throw new Error('node-zookeeper-client did not report the create zxid: is patches/node-zookeeper-client@1.1.3.patch applied?');
+      throw new Error(`no fencing token for the lock node of "${attempt.key}"`);
     }
     const lock = new ZooKeeperLock(attempt.key, attempt.token, path, attempt.generation, (l) => this.#release(l));
     this.#held.add(lock);
