@@ -1,0 +1,414 @@
+/**
+ * `pnpm bench [--quick] [--scenarios=uniform,zipf,hot,storm] [--configs=embedded,none,zookeeper,redis]
+ *             [--rate=N] [--hot-rate=N] [--no-profile]`
+ *
+ * Compares, in one run on one machine: embedded mode (one process, SQLite), and a local cluster (2 replicas behind
+ * nginx, PostgreSQL, Redis result cache) with LOCK=none, LOCK=zookeeper (3-node ensemble) and LOCK=redis. For each
+ * configuration × scenario it runs a closed loop (20 clients) and an open loop (a constant arrival rate), scrapes the
+ * service's histograms around each run, profiles one ZooKeeper-locked replica with `--cpu-prof`, and writes
+ * bench/results/bench-<date>.md plus SVG latency charts.
+ *
+ * Runs under `tsx` (it imports test-support/, which is not compiled into bench/dist).
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { latencyChart } from './chart.js';
+import { closedLoop, openLoop, type RetryPolicy, type RunResult } from './load.js';
+import { describeMachine } from './machine.js';
+import { difference, scrape, type ServerSide } from './metrics.js';
+import { summarizeProfile, type ProfileSummary } from './profile.js';
+import { ACCOUNTS, SCENARIOS, SCENARIO_TITLES, STORM_COPIES, createAccounts, generator, uniformAccount, type ScenarioName } from './scenarios.js';
+import { startAuthorizer } from './server.js';
+
+const CONFIGS = ['embedded', 'none', 'zookeeper', 'redis'] as const;
+type ConfigName = (typeof CONFIGS)[number];
+const CONFIG_TITLES: Record<ConfigName, string> = {
+  embedded: 'embedded (SQLite)',
+  none: 'cluster LOCK=none',
+  zookeeper: 'cluster LOCK=zookeeper',
+  redis: 'cluster LOCK=redis',
+};
+
+// The subset of test-support/cluster.ts this runner uses, imported at run time (see the header comment).
+interface ClusterHandle {
+  readonly url: string;
+  readonly replicas: readonly { readonly url: string }[];
+  readonly env: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+type StartLocalCluster = (options: {
+  replicas: number;
+  zookeeper: 'ensemble';
+  lock: 'zookeeper' | 'redis' | 'none';
+  env: Record<string, string>;
+}) => Promise<ClusterHandle>;
+const CLUSTER_MODULE = new URL('../../test-support/cluster.ts', import.meta.url).href;
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    configs: { type: 'string', default: CONFIGS.join(',') },
+    rate: { type: 'string', default: '800' },
+    'hot-rate': { type: 'string', default: '1000' },
+    'no-profile': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(
+    'Usage: pnpm bench [--quick] [--scenarios=uniform,zipf,hot,storm] [--configs=embedded,none,zookeeper,redis] [--rate=800] [--hot-rate=1000] [--no-profile]\n',
+  );
+  process.exit(0);
+}
+function list<T extends string>(text: string, allowed: readonly T[], what: string): T[] {
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    if (!allowed.includes(item as T)) {
+      process.stderr.write(`bench: unknown ${what} "${item}" (one of ${allowed.join(', ')})\n`);
+      process.exit(2);
+    }
+  }
+  return allowed.filter((a) => items.includes(a));
+}
+const scenarios = list(values.scenarios, SCENARIOS, 'scenario');
+const configs = list(values.configs, CONFIGS, 'configuration');
+const rate = Number(values.rate);
+const hotRate = Number(values['hot-rate']);
+if (!(rate > 0) || !(hotRate > 0)) {
+  process.stderr.write('bench: --rate and --hot-rate must be positive numbers\n');
+  process.exit(2);
+}
+const quick = values.quick;
+const warmupMs = 2_000;
+const durationMs = quick ? 8_000 : 12_000;
+const profileMs = quick ? 6_000 : 10_000;
+const CLIENTS = 20;
+const OPEN_CONNECTIONS = 64;
+const MAX_IN_FLIGHT = 2_000;
+const RETRY: RetryPolicy = { maxRetries: 3, backoffMs: 10 };
+
+interface Cell {
+  config: ConfigName;
+  scenario: ScenarioName;
+  result: RunResult;
+  server: ServerSide;
+}
+
+interface ConfigRun {
+  config: ConfigName;
+  loadBefore: number[];
+  setupMs: number;
+  accountsMs: number | undefined;
+}
+
+const cells: Cell[] = [];
+const configRuns: ConfigRun[] = [];
+let profile: { summary: ProfileSummary; server: ServerSide; result: RunResult } | undefined;
+let stopCurrent: (() => Promise<void>) | undefined;
+
+const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+const ms = (n: number): string => (Number.isNaN(n) ? '–' : n.toFixed(2));
+
+function rowOf(cell: Cell): string {
+  const r = cell.result;
+  const sevens = r.sevens.total === 0 ? '0' : `${r.sevens.total} (${r.sevens.format()})`;
+  const lost = r.errors + r.dropped > 0 ? `${r.errors}/${r.dropped}` : '0';
+  return `| ${CONFIG_TITLES[cell.config]} | ${r.mode} | ${Math.round(r.throughput)} | ${ms(r.latency.percentile(50))} | ${ms(
+    r.latency.percentile(90),
+  )} | ${ms(r.latency.percentile(99))} | ${ms(r.latency.percentile(99.9))} | ${ms(r.latency.max())} | ${r.codes.format()} | ${
+    r.reasons.format() || '–'
+  } | ${r.retries} | ${sevens} | ${r.replayed}${r.mismatches > 0 ? ` (${r.mismatches} mismatched)` : ''} | ${lost} |`;
+}
+const ROW_HEADER =
+  '| configuration | loop | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | codes | reasons | retries | 07 seen | replayed | errors/dropped |\n' +
+  '|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|---|---:|---:|';
+
+function serverRowOf(cell: Cell): string {
+  const s = cell.server;
+  return `| ${CONFIG_TITLES[cell.config]} | ${cell.scenario} | ${cell.result.mode} | ${ms(s.httpMs)} | ${ms(s.lockWaitMs)} | ${
+    s.lockAcquisitions
+  } | ${ms(s.lockHoldMs)} | ${Number.isNaN(s.batchSize) ? '–' : s.batchSize.toFixed(2)} | ${ms(s.commitMs)} | ${s.commits} | ${s.versionConflicts} |`;
+}
+const SERVER_HEADER =
+  '| configuration | scenario | loop | http mean ms | lock wait mean ms | lock acquisitions | lock hold mean ms | batch mean | commit mean ms | commits | version conflicts |\n' +
+  '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|';
+
+async function runScenario(config: ConfigName, scenario: ScenarioName, base: string, metricsUrls: readonly string[]): Promise<void> {
+  for (const mode of ['closed', 'open'] as const) {
+    const runId = `${config}-${scenario}-${mode}-${Date.now().toString(36)}`;
+    const hot = `hot-${runId}`;
+    if (scenario === 'hot') await createAccounts(base, [hot], 1);
+    const next = generator(scenario, runId, hot);
+    const label = `${scenario}`;
+    const before = await scrape(metricsUrls);
+    const result =
+      mode === 'closed'
+        ? await closedLoop(label, { base, connections: CLIENTS * (scenario === 'storm' ? STORM_COPIES : 1) }, {
+            clients: CLIENTS,
+            durationMs,
+            warmupMs,
+            next,
+            retry: RETRY,
+          })
+        : await openLoop(label, { base, connections: OPEN_CONNECTIONS }, {
+            ratePerS: scenario === 'hot' ? hotRate : rate,
+            durationMs,
+            warmupMs,
+            maxInFlight: MAX_IN_FLIGHT,
+            next,
+            retry: RETRY,
+          });
+    const server = difference(before, await scrape(metricsUrls));
+    const cell: Cell = { config, scenario, result, server };
+    cells.push(cell);
+    out(`  ${scenario.padEnd(8)} ${rowOf(cell)}`);
+  }
+}
+
+async function startConfig(config: ConfigName): Promise<{ base: string; metricsUrls: string[]; cluster?: ClusterHandle }> {
+  if (config === 'embedded') {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'catraca-bench-'));
+    const server = await startAuthorizer({ DATA_DIR: dataDir, SQLITE_DURABILITY: 'full' });
+    stopCurrent = async () => {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    };
+    return { base: server.base, metricsUrls: [server.base] };
+  }
+  const { startLocalCluster } = (await import(CLUSTER_MODULE)) as { startLocalCluster: StartLocalCluster };
+  const cluster = await startLocalCluster({ replicas: 2, zookeeper: 'ensemble', lock: config, env: {} });
+  stopCurrent = () => cluster.stop();
+  return { base: cluster.url, metricsUrls: cluster.replicas.map((r) => r.url), cluster };
+}
+
+/**
+ * One more replica of the ZooKeeper cluster, started with `--cpu-prof`, driven directly (no nginx) by the uniform
+ * closed loop while the two benchmark replicas idle; its metrics and CPU profile say where a request's time goes.
+ */
+async function profileReplica(cluster: ClusterHandle): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'catraca-prof-'));
+  try {
+    const replica = await startAuthorizer({ ...cluster.env }, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+    let result: RunResult;
+    let server: ServerSide;
+    try {
+      const runId = `profile-${Date.now().toString(36)}`;
+      const before = await scrape([replica.base]);
+      result = await closedLoop('uniform (profiled replica)', { base: replica.base, connections: CLIENTS }, {
+        clients: CLIENTS,
+        durationMs: profileMs,
+        warmupMs,
+        next: generator('uniform', runId, ''),
+        retry: RETRY,
+      });
+      server = difference(before, await scrape([replica.base]));
+    } finally {
+      await replica.stop();
+    }
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error('the profiled replica wrote no .cpuprofile');
+    profile = { summary: summarizeProfile(path.join(dir, file)), server, result };
+    out(`  profile  ${Math.round(result.throughput)} req/s, p99 ${ms(result.latency.percentile(99))} ms, main thread idle ${(profile.summary.idleShare * 100).toFixed(0)}%`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function targets(): string[] {
+  const find = (config: ConfigName, scenario: ScenarioName, mode: 'closed' | 'open') =>
+    cells.find((c) => c.config === config && c.scenario === scenario && c.result.mode === mode)?.result;
+  const lines: string[] = [];
+  const check = (ok: boolean) => (ok ? '**met**' : '**not met**');
+  const zkU = find('zookeeper', 'uniform', 'closed');
+  const noneU = find('none', 'uniform', 'closed');
+  const redisU = find('redis', 'uniform', 'closed');
+  if (zkU && noneU) {
+    const ratio = zkU.throughput / noneU.throughput;
+    lines.push(`- uniform, ZooKeeper ≥ 50% of LOCK=none throughput (closed loop): ${(ratio * 100).toFixed(0)}% — ${check(ratio >= 0.5)}`);
+  }
+  if (zkU && redisU) {
+    const ratio = zkU.throughput / redisU.throughput;
+    lines.push(`- uniform, ZooKeeper within 10% of the Redis lock (closed loop): ${(ratio * 100).toFixed(0)}% of it — ${check(ratio >= 0.9)}`);
+  }
+  for (const mode of ['closed', 'open'] as const) {
+    const r = find('zookeeper', 'uniform', mode);
+    if (r) lines.push(`- uniform, ZooKeeper p99 < 50 ms (${mode} loop): ${ms(r.latency.percentile(99))} ms — ${check(r.latency.percentile(99) < 50)}`);
+  }
+  for (const mode of ['closed', 'open'] as const) {
+    const r = find('zookeeper', 'hot', mode);
+    if (!r) continue;
+    const ok = r.throughput >= 1000 && r.latency.percentile(99) < 100 && r.sevens.total === 0 && r.errors + r.dropped === 0;
+    lines.push(
+      `- one hot account, ZooKeeper ≥ 1,000/s, p99 < 100 ms, no 07 (${mode} loop): ${Math.round(r.throughput)}/s, p99 ${ms(
+        r.latency.percentile(99),
+      )} ms, ${r.sevens.total} × 07 seen — ${check(ok)}`,
+    );
+  }
+  return lines;
+}
+
+function profileSection(): string[] {
+  if (!profile) return [];
+  const { summary, server, result } = profile;
+  return [
+    '## Profile: one ZooKeeper-locked replica',
+    '',
+    `A third replica of the LOCK=zookeeper cluster, started with \`node --cpu-prof\` and driven directly (no nginx) by ${CLIENTS}`,
+    `closed-loop clients on the uniform scenario for ${profileMs / 1000} s: ${Math.round(result.throughput)} req/s, p50 ${ms(
+      result.latency.percentile(50),
+    )} ms, p99 ${ms(result.latency.percentile(99))} ms.`,
+    '',
+    `Server side (histogram means): request ${ms(server.httpMs)} ms = lock wait ${ms(server.lockWaitMs)} ms + store commit ${ms(
+      server.commitMs,
+    )} ms + the rest (validation, cache, account read, decision, HTTP); batch mean ${
+      Number.isNaN(server.batchSize) ? '–' : server.batchSize.toFixed(2)
+    }, ${server.versionConflicts} version conflicts.`,
+    '',
+    `CPU: the main thread was idle (waiting on I/O) ${(summary.idleShare * 100).toFixed(0)}% of ${(summary.totalMs / 1000).toFixed(1)} s.`,
+    'Busy time by component (self time):',
+    '',
+    '| component | ms | share of busy |',
+    '|---|---:|---:|',
+    ...summary.components.slice(0, 14).map((c) => `| ${c.name} | ${c.ms.toFixed(0)} | ${(c.share * 100).toFixed(1)}% |`),
+    '',
+    'Hottest functions (self time):',
+    '',
+    '| function | where | ms | share of busy |',
+    '|---|---|---:|---:|',
+    ...summary.functions.map((f) => `| ${f.name} | ${f.where} | ${f.ms.toFixed(0)} | ${(f.share * 100).toFixed(1)}% |`),
+    '',
+  ];
+}
+
+function writeCharts(dir: string): string[] {
+  const written: string[] = [];
+  for (const scenario of ['uniform', 'hot'] as const) {
+    for (const mode of ['open', 'closed'] as const) {
+      const series = cells
+        .filter((c) => c.scenario === scenario && c.result.mode === mode)
+        .map((c) => ({ name: CONFIG_TITLES[c.config], sorted: c.result.latency.sorted() }));
+      if (series.length === 0) continue;
+      const load =
+        mode === 'open' ? `open loop at ${scenario === 'hot' ? hotRate : rate}/s, latency from the intended start` : `closed loop, ${CLIENTS} clients`;
+      const svg = latencyChart(`Latency distribution — ${SCENARIO_TITLES[scenario]}`, `${load}; busy 2-core box, everything on it`, series);
+      const file = path.join(dir, `latency-${scenario}-${mode}.svg`);
+      writeFileSync(file, svg);
+      written.push(file);
+    }
+  }
+  return written;
+}
+
+async function main(): Promise<void> {
+  const machine = describeMachine();
+  const started = Date.now();
+  out(`pnpm bench${quick ? ' --quick' : ''}: ${configs.join(', ')} × ${scenarios.join(', ')}; ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s per run`);
+  out(machine);
+  for (const config of configs) {
+    const loadBefore = os.loadavg();
+    out(`\n${CONFIG_TITLES[config]} — load average ${loadBefore.map((n) => n.toFixed(2)).join(' ')}`);
+    const setupStarted = performance.now();
+    const target = await startConfig(config);
+    const setupMs = performance.now() - setupStarted;
+    try {
+      let accountsMs: number | undefined;
+      if (scenarios.some((s) => s !== 'hot')) {
+        accountsMs = await createAccounts(target.base, Array.from({ length: ACCOUNTS }, (_, i) => uniformAccount(i)));
+        out(`  started in ${(setupMs / 1000).toFixed(1)} s; ${ACCOUNTS} accounts created in ${(accountsMs / 1000).toFixed(1)} s`);
+      }
+      configRuns.push({ config, loadBefore, setupMs, accountsMs });
+      for (const scenario of scenarios) await runScenario(config, scenario, target.base, target.metricsUrls);
+      if (config === 'zookeeper' && target.cluster && !values['no-profile']) await profileReplica(target.cluster);
+    } finally {
+      await stopCurrent?.();
+      stopCurrent = undefined;
+    }
+  }
+
+  const date = new Date().toISOString();
+  const dir = fileURLToPath(new URL('../results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const charts = writeCharts(dir);
+  const report = [
+    `# pnpm bench — ${date}`,
+    '',
+    `Machine: ${machine}`,
+    '',
+    'A busy, shared 2-core box: other engineers ran tests on it during the run, and everything — the ZooKeeper ensemble',
+    '(3 JVMs), redis-server, PostgreSQL, the authorizer replicas, nginx and the load generator — ran on it. The figures',
+    'are a floor and vary from run to run.',
+    '',
+    `Reproduce: \`pnpm bench${quick ? ' --quick' : ''}${values.scenarios !== SCENARIOS.join(',') ? ` --scenarios=${values.scenarios}` : ''}${
+      values.configs !== CONFIGS.join(',') ? ` --configs=${values.configs}` : ''
+    }\` (${((Date.now() - started) / 60_000).toFixed(1)} min).`,
+    '',
+    '## Method',
+    '',
+    `- Configurations: ${configs.map((c) => CONFIG_TITLES[c]).join('; ')}. Embedded: one process, SQLite WAL with`,
+    '  synchronous=FULL, in-process lock and cache. Cluster: 2 replicas behind nginx, a private PostgreSQL (pool 8 per',
+    '  replica), Redis result cache; the lock is the only difference (ZooKeeper: a 3-node loopback ensemble).',
+    `- Accounts: ${ACCOUNTS.toLocaleString('en')} created through \`POST /accounts\` (32 concurrent) per configuration, balances 1,000,000.00 per`,
+    '  category (answers stay `00`); the hot scenario creates a fresh account per run. Purchases of 1.00, unique ids.',
+    `- Each run: ${warmupMs / 1000} s warm-up, then ${durationMs / 1000} s measured. Closed loop: ${CLIENTS} keep-alive clients, each sends when its`,
+    `  previous answer arrives. Open loop: ${rate}/s (hot account: ${hotRate}/s) whatever the answers do, latency measured from`,
+    `  the intended start (no coordinated omission), ${OPEN_CONNECTIONS} keep-alive connections; arrivals beyond ${MAX_IN_FLIGHT} in flight would count as dropped.`,
+    `- Retries: a \`07\` or a transport error is retried with the same id after ${RETRY.backoffMs} ms × attempt, at most ${RETRY.maxRetries} times;`,
+    '  latency runs to the final answer. "07 seen" counts every `07` on any attempt (a spurious `07` shows there even',
+    '  when its retry succeeded); "replayed" counts answers served from an earlier answer of the same id.',
+    '- Server side: each replica\'s `/metrics` scraped before and after each run; means are Δsum/Δcount.',
+    '',
+    '## Load average before each configuration',
+    '',
+    '| configuration | load average (1, 5, 15 min) | start | account creation |',
+    '|---|---|---:|---:|',
+    ...configRuns.map(
+      (c) =>
+        `| ${CONFIG_TITLES[c.config]} | ${c.loadBefore.map((n) => n.toFixed(2)).join(' ')} | ${(c.setupMs / 1000).toFixed(1)} s | ${
+          c.accountsMs === undefined ? '–' : `${(c.accountsMs / 1000).toFixed(1)} s`
+        } |`,
+    ),
+    '',
+    '## Targets (issue 5)',
+    '',
+    ...targets(),
+    '',
+    ...scenarios.flatMap((scenario) => [
+      `## ${SCENARIO_TITLES[scenario]}`,
+      '',
+      ROW_HEADER,
+      ...cells.filter((c) => c.scenario === scenario).map(rowOf),
+      '',
+    ]),
+    '## Server side (from /metrics)',
+    '',
+    SERVER_HEADER,
+    ...cells.map(serverRowOf),
+    '',
+    ...profileSection(),
+    '## Charts',
+    '',
+    ...charts.map((file) => `![${path.basename(file, '.svg')}](${path.basename(file)})`),
+    '',
+  ].join('\n');
+  const file = path.join(dir, `bench-${date.slice(0, 10)}${quick ? '-quick' : ''}.md`);
+  writeFileSync(file, report);
+  out(`\n${report}`);
+  out(`written to ${path.relative(process.cwd(), file)} and ${charts.length} charts`);
+}
+
+const interrupt = (signal: string): void => {
+  process.stderr.write(`\nbench: ${signal}, stopping...\n`);
+  void (stopCurrent?.() ?? Promise.resolve()).finally(() => process.exit(130));
+};
+process.once('SIGINT', () => interrupt('SIGINT'));
+process.once('SIGTERM', () => interrupt('SIGTERM'));
+
+main().catch(async (error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+  await stopCurrent?.().catch(() => {});
+  process.exitCode = 1;
+});

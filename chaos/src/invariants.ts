@@ -1,0 +1,189 @@
+/**
+ * The invariant checker: reads the store directly (every account's record history and ledger) and compares it with
+ * itself and with what the clients were told. Violations are findings, never retried away.
+ *
+ * Checked, per account and category:
+ * - conservation: opening + stored credits − stored approved debits = the account's balance = the ledger's sum;
+ * - no balance ever negative: every ledger entry's balanceAfter ≥ 0, and it follows from the previous one;
+ * - at most once: every id is stored once, has at most one ledger entry, and the version counts the records;
+ * - every stored record is an operation a client sent (same account, amount, category or MCC);
+ * - every `00` (and `51`) a client saw is stored with that code, every acknowledged credit is stored;
+ * - every answer was `00`, `51` or `07` (a non-nginx HTTP error or another body is a violation).
+ */
+import { CATEGORIES, type Balances, type LedgerEntry, type Store, type TransactionRecord } from '@catraca/authorizer';
+import type { Attempt, CreditOp, DebitOp } from './load.js';
+
+export interface CheckInput {
+  store: Store;
+  /** Every account with its opening balances (centavos). */
+  openings: ReadonlyMap<string, Balances>;
+  debits: ReadonlyMap<string, DebitOp>;
+  credits: ReadonlyMap<string, CreditOp>;
+  attempts: readonly Attempt[];
+}
+
+export interface Verdict {
+  ok: boolean;
+  /** Each violation: the invariant, then the evidence (account, id, values). */
+  violations: string[];
+  /** Figures of what was checked. */
+  checked: { accounts: number; records: number; ledgerEntries: number; approvals: number; credits: number };
+  /** Oddities that are not invariant violations (e.g. unexpected 07 reasons), reported. */
+  notes: string[];
+}
+
+async function allRecords(store: Store, accountId: string): Promise<TransactionRecord[]> {
+  const records: TransactionRecord[] = [];
+  let before: number | undefined;
+  for (;;) {
+    const page = await store.listTransactions(accountId, before === undefined ? { limit: 1_000 } : { limit: 1_000, before });
+    records.push(...page.items);
+    if (page.nextBefore === undefined) return records;
+    before = page.nextBefore;
+  }
+}
+
+const zero = (): Balances => ({ FOOD: 0, MEAL: 0, CASH: 0 });
+
+export async function checkInvariants(input: CheckInput): Promise<Verdict> {
+  const violations: string[] = [];
+  const notes: string[] = [];
+  const fail = (invariant: string, evidence: string): void => {
+    violations.push(`${invariant}: ${evidence}`);
+  };
+  const checked = { accounts: 0, records: 0, ledgerEntries: 0, approvals: 0, credits: 0 };
+  const stored = new Map<string, TransactionRecord>();
+
+  for (const [accountId, opening] of input.openings) {
+    checked.accounts++;
+    const account = await input.store.getAccount(accountId);
+    if (!account) {
+      fail('account exists', accountId);
+      continue;
+    }
+    const records = await allRecords(input.store, accountId);
+    const ledger: LedgerEntry[] = await input.store.listLedger(accountId);
+    checked.records += records.length;
+    checked.ledgerEntries += ledger.length;
+
+    // At most once: ids unique (across every account), versions 1..n, one per record.
+    const versions = new Set<number>();
+    for (const record of records) {
+      if (stored.has(record.id)) fail('id applied at most once', `${record.id} stored twice (account ${accountId})`);
+      stored.set(record.id, record);
+      versions.add(record.version);
+    }
+    if (account.version !== records.length || versions.size !== records.length) {
+      fail('version counts the records', `${accountId}: version ${account.version}, ${records.length} records, ${versions.size} distinct versions`);
+    }
+
+    // Conservation from the records.
+    const credited = zero();
+    const debited = zero();
+    for (const record of records) {
+      if (record.kind === 'credit') {
+        credited[record.category] += record.amount;
+        checked.credits++;
+      } else if (record.code === '00') {
+        if (record.appliedCategory === null) fail('approved debit has a category', `${accountId} ${record.id}`);
+        else debited[record.appliedCategory] += record.amount;
+        checked.approvals++;
+      } else if (record.appliedCategory !== null) {
+        fail('a decline changes nothing', `${accountId} ${record.id} declined but applied to ${record.appliedCategory}`);
+      }
+    }
+
+    // The ledger: running balances, never negative, one entry per balance change, matching the records.
+    const running = zero();
+    const ledgerSum = zero();
+    const openingSeen = zero();
+    const entriesOf = new Map<string, LedgerEntry[]>();
+    for (const entry of ledger) {
+      const expected = running[entry.category] + entry.delta;
+      if (entry.balanceAfter !== expected) {
+        fail('ledger balanceAfter follows', `${accountId} ${entry.category} v${entry.version} ${entry.transactionId}: balanceAfter ${entry.balanceAfter}, previous + delta = ${expected}`);
+      }
+      if (entry.balanceAfter < 0 || expected < 0) {
+        fail('no balance ever negative', `${accountId} ${entry.category} v${entry.version} ${entry.transactionId}: ${entry.balanceAfter}`);
+      }
+      running[entry.category] = entry.balanceAfter;
+      ledgerSum[entry.category] += entry.delta;
+      if (entry.kind === 'opening') openingSeen[entry.category] += entry.delta;
+      else if (entry.transactionId === null) fail('ledger entry names its transaction', `${accountId} v${entry.version}`);
+      else entriesOf.set(entry.transactionId, [...(entriesOf.get(entry.transactionId) ?? []), entry]);
+    }
+    for (const record of records) {
+      const entries = entriesOf.get(record.id) ?? [];
+      entriesOf.delete(record.id);
+      const changes = record.kind === 'credit' || record.code === '00';
+      if (entries.length !== (changes ? 1 : 0)) {
+        fail('one ledger entry per balance change', `${accountId} ${record.id} (${record.kind} ${record.code}): ${entries.length} entries`);
+        continue;
+      }
+      const entry = entries[0];
+      if (!entry) continue;
+      const delta = record.kind === 'credit' ? record.amount : -record.amount;
+      const category = record.kind === 'credit' ? record.category : record.appliedCategory;
+      if (entry.delta !== delta || entry.category !== category || entry.version !== record.version) {
+        fail('ledger entry matches its record', `${accountId} ${record.id}: entry ${entry.category} ${entry.delta} v${entry.version}, record ${category} ${delta} v${record.version}`);
+      }
+    }
+    for (const [id, entries] of entriesOf) fail('ledger entry has a record', `${accountId} ${id}: ${entries.length} entries, no record`);
+
+    for (const category of CATEGORIES) {
+      const start = opening[category];
+      if (openingSeen[category] !== start) {
+        fail('opening balance as created', `${accountId} ${category}: ledger opening ${openingSeen[category]}, created with ${start}`);
+      }
+      const expected = start + credited[category] - debited[category];
+      const balance = account.balances[category];
+      if (balance !== expected || ledgerSum[category] !== balance) {
+        fail(
+          'start + credits − approved debits = balance',
+          `${accountId} ${category}: start ${start} + credits ${credited[category]} − debits ${debited[category]} = ${expected}; balance ${balance}; ledger sum ${ledgerSum[category]}`,
+        );
+      }
+      if (balance < 0) fail('no balance ever negative', `${accountId} ${category}: final balance ${balance}`);
+    }
+
+    // Every stored record is an operation a client sent, as sent.
+    for (const record of records) {
+      if (record.kind === 'debit') {
+        const op = input.debits.get(record.id);
+        if (!op) fail('stored debit was sent', `${accountId} ${record.id}: no client sent it`);
+        else if (op.account !== accountId || op.amount !== record.amount || op.mcc !== record.mcc) {
+          fail('stored debit as sent', `${record.id}: sent ${op.account} ${op.amount} ${op.mcc}, stored ${accountId} ${record.amount} ${record.mcc}`);
+        }
+      } else {
+        const op = input.credits.get(record.id);
+        if (!op) fail('stored credit was sent', `${accountId} ${record.id}: no client sent it`);
+        else if (op.account !== accountId || op.amount !== record.amount || op.category !== record.category) {
+          fail('stored credit as sent', `${record.id}: sent ${op.account} ${op.category} ${op.amount}, stored ${accountId} ${record.category} ${record.amount}`);
+        }
+      }
+    }
+  }
+
+  // What the clients were told.
+  for (const op of input.debits.values()) {
+    if (op.seen.size > 1) fail('one answer per id', `${op.id} (${op.account}): the client saw ${[...op.seen].join(' and ')}`);
+    for (const code of op.seen) {
+      const record = stored.get(op.id);
+      if (!record) fail(`every ${code} a client saw is stored`, `${op.id} (${op.account}, ${op.amount}): not in the store`);
+      else if (record.code !== code) fail(`every ${code} a client saw is stored`, `${op.id} (${op.account}): stored with ${record.code}`);
+    }
+  }
+  for (const op of input.credits.values()) {
+    if (op.acknowledged && !stored.has(op.id)) fail('every acknowledged credit is stored', `${op.id} (${op.account} ${op.category} ${op.amount})`);
+  }
+  const reasons = new Map<string, number>();
+  for (const attempt of input.attempts) {
+    if (attempt.outcome === 'invalid') fail('every response is 00, 51 or 07', `${attempt.opId}: ${attempt.detail}`);
+    if (attempt.outcome === '07' && attempt.detail !== 'deadline_exceeded' && attempt.detail !== 'unavailable') {
+      reasons.set(attempt.detail, (reasons.get(attempt.detail) ?? 0) + 1);
+    }
+  }
+  for (const [reason, count] of reasons) notes.push(`${count} × 07 ${reason || '(no reason)'} (not a passing condition)`);
+
+  return { ok: violations.length === 0, violations, checked, notes };
+}

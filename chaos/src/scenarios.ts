@@ -1,0 +1,154 @@
+/**
+ * The seven chaos scenarios, written once against {@link ClusterDriver}. Each injects one fault under the steady load
+ * and lifts it; the runner measures the three phases (before, during = from injection until the fault is lifted,
+ * after) and runs the invariant checker.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClusterDriver } from './driver.js';
+
+export interface Timing {
+  beforeMs: number;
+  /** How long a fault is held before it is lifted (the pause scenario holds longer than the session timeout). */
+  holdMs: number;
+  afterMs: number;
+}
+
+export interface FaultContext {
+  driver: ClusterDriver;
+  timing: Timing;
+  /** Records a fact for the report (which replica, how long, what a metric said). */
+  fact(text: string): void;
+}
+
+export interface Scenario {
+  number: number;
+  title: string;
+  /** Injects the fault, holds it, lifts it. Resolves once the fault is lifted (the end of the "during" phase). */
+  run(context: FaultContext): Promise<void>;
+}
+
+const elapsed = (since: number): string => `${((performance.now() - since) / 1_000).toFixed(1)} s`;
+
+async function metricDelta(
+  driver: ClusterDriver,
+  index: number,
+  name: string,
+  during: () => Promise<void>,
+): Promise<string> {
+  const before = await driver.scrapeMetric(index, name);
+  await during();
+  // The replica just resumed; give its late commits a moment to be refused before reading the counter.
+  await sleep(1_000);
+  const after = await driver.scrapeMetric(index, name);
+  return before === undefined || after === undefined ? 'not scraped' : String(after - before);
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    number: 1,
+    title: 'SIGKILL a replica; restart it',
+    async run({ driver, timing, fact }) {
+      await driver.killReplica(0);
+      fact('replica 0 SIGKILLed');
+      await sleep(timing.holdMs);
+      const t = performance.now();
+      await driver.restartReplica(0);
+      fact(`replica 0 restarted (${elapsed(t)} to listen)`);
+    },
+  },
+  {
+    number: 2,
+    title: 'SIGSTOP a lock-holding replica past the session timeout; SIGCONT',
+    async run({ driver, timing, fact }) {
+      // Freeze a replica, look in ZooKeeper whether its session owns lock nodes; if not, let it run a moment and retry.
+      const candidates = Array.from({ length: driver.replicaCount }, (_, i) => i);
+      let paused: number | undefined;
+      let looks = 0;
+      const lookUntil = performance.now() + 30_000;
+      while (paused === undefined && performance.now() < lookUntil) {
+        for (const index of candidates) {
+          looks++;
+          await driver.stopReplica(index);
+          const owners = driver.replicasOwningLocks ? await driver.replicasOwningLocks([index]) : [index];
+          if (owners.includes(index)) {
+            paused = index;
+            break;
+          }
+          await driver.resumeReplica(index);
+          await sleep(10);
+        }
+      }
+      if (paused === undefined) throw new Error(`no replica owned a lock node in ${looks} looks`);
+      fact(
+        driver.replicasOwningLocks
+          ? `replica ${paused} SIGSTOPped while its ZooKeeper session owned lock nodes (look ${looks})`
+          : `replica ${paused} paused (lock ownership not visible with this driver)`,
+      );
+      const pauseMs = Math.max(timing.holdMs, Math.round(driver.sessionTimeoutMs * 1.5) + 2_000);
+      const conflicts = await metricDelta(driver, paused, 'catraca_version_conflicts_total', async () => {
+        await sleep(pauseMs);
+        await driver.resumeReplica(paused);
+      });
+      fact(`held ${pauseMs} ms (session timeout ${driver.sessionTimeoutMs} ms), then SIGCONT; version conflicts on replica ${paused} around the resume: ${conflicts}`);
+    },
+  },
+  {
+    number: 3,
+    title: 'SIGKILL the ZooKeeper leader; restart it',
+    async run({ driver, timing, fact }) {
+      const leader = await driver.killZooKeeperLeader();
+      fact(`${leader} (leader) SIGKILLed`);
+      await sleep(timing.holdMs);
+      const t = performance.now();
+      await driver.restartZooKeeper([leader]);
+      fact(`${leader} restarted (${elapsed(t)} to serve)`);
+    },
+  },
+  {
+    number: 4,
+    title: 'Stop 2 of 3 ZooKeeper nodes (no quorum); restore',
+    async run({ driver, timing, fact }) {
+      const degraded0 = await driver.scrapeMetric(0, 'catraca_degraded_decisions_total');
+      const members = await driver.stopZooKeeperMembers(2);
+      fact(`${members.join(', ')} stopped: no quorum`);
+      await sleep(timing.holdMs);
+      const degraded1 = await driver.scrapeMetric(0, 'catraca_degraded_decisions_total');
+      const t = performance.now();
+      await driver.restartZooKeeper(members);
+      fact(`quorum back (${elapsed(t)})`);
+      if (degraded0 !== undefined && degraded1 !== undefined) fact(`replica 0 counted ${degraded1 - degraded0} degraded (fence-only) decisions`);
+    },
+  },
+  {
+    number: 5,
+    title: 'Kill Redis; restore',
+    async run({ driver, timing, fact }) {
+      await driver.killRedis();
+      fact('redis SIGKILLed');
+      await sleep(timing.holdMs);
+      await driver.restoreRedis();
+      fact('redis restarted (empty)');
+    },
+  },
+  {
+    number: 6,
+    title: 'Restart PostgreSQL',
+    async run({ driver, timing, fact }) {
+      const t = performance.now();
+      await driver.restartStore(Math.round(timing.holdMs / 2));
+      fact(`store stopped (fast shutdown), down ${Math.round(timing.holdMs / 2)} ms, started again (${elapsed(t)} in all)`);
+    },
+  },
+  {
+    number: 7,
+    title: '50 ms latency between one replica and the store; remove',
+    async run({ driver, timing, fact }) {
+      const index = driver.replicaCount - 1;
+      await driver.addStoreLatency(index, 50);
+      fact(`replica ${index} ↔ store: +50 ms each way`);
+      await sleep(timing.holdMs);
+      await driver.removeStoreLatency(index);
+      fact('latency removed');
+    },
+  },
+];
