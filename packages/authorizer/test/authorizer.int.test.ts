@@ -40,9 +40,35 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup(options: { locks?: LockManager | undefined; policy?: LockUnavailablePolicy } = {}) {
+/** A promise you settle by hand: lets a test hold a commit or a release open without any clock. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+/** `inner` with every commit held until `until()` resolves (methods bound to `inner`: it has private fields). */
+function holdingCommits(inner: Store, until: () => Promise<void>): Store {
+  return new Proxy(inner, {
+    get: (target, prop) => {
+      if (prop === 'commit') {
+        return async (...args: Parameters<Store['commit']>) => {
+          await until();
+          return target.commit(...args);
+        };
+      }
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+async function setup(
+  options: { locks?: LockManager | undefined; policy?: LockUnavailablePolicy; wrapStore?: (store: Store) => Store } = {},
+) {
   const dir = mkdtempSync(path.join(tmpdir(), 'catraca-authz-'));
-  const store: Store = await openSqliteStore({ path: path.join(dir, 'db.sqlite'), durability: 'normal' });
+  const raw: Store = await openSqliteStore({ path: path.join(dir, 'db.sqlite'), durability: 'normal' });
+  const store = options.wrapStore ? options.wrapStore(raw) : raw;
   await store.init();
   const metrics = new Metrics({ defaultMetrics: false });
   const rules = new RuleBook(store, silent, 60_000);
@@ -65,7 +91,7 @@ async function setup(options: { locks?: LockManager | undefined; policy?: LockUn
   cleanups.push(async () => {
     await rules.stop();
     await locks?.close();
-    await store.close();
+    await raw.close();
     rmSync(dir, { recursive: true, force: true });
   });
   return { store, authorizer, metrics, locks, cache };
@@ -162,5 +188,67 @@ describe('Authorizer', () => {
     const outcomes = await Promise.all(Array.from({ length: 80 }, (_, i) => authorizer.authorize(debit(`n-${i}`), budget())));
     expect(outcomes.filter((o) => o.code === '00')).toHaveLength(50);
     expect((await store.getAccount('acc'))!.balances.CASH).toBe(0);
+  });
+});
+
+describe('Authorizer: every wait is bounded by the request\'s own deadline', () => {
+  it('a request queued behind a slow commit leaves the queue at its deadline, before that commit ends', async () => {
+    const hold = gate();
+    const { store, authorizer } = await setup({ wrapStore: (inner) => holdingCommits(inner, () => hold.opened) });
+    await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 1_000 });
+    const order: string[] = [];
+    const first = authorizer.authorize(debit('slow'), budget()).then((o) => (order.push('first'), o));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = authorizer.authorize(debit('queued'), AbortSignal.timeout(30)).then((o) => (order.push('second'), o));
+    expect(await second).toMatchObject({ code: '07', reason: 'deadline_exceeded' });
+    hold.open();
+    expect(await first).toMatchObject({ code: '00' });
+    expect(order).toEqual(['second', 'first']);
+    expect(await store.getTransaction('queued')).toBeUndefined();
+  });
+
+  it('a slow lock release does not hold the next request of the account past its deadline', async () => {
+    const hold = gate();
+    const inner = new LocalLockManager();
+    let slowRelease = true;
+    const locks: LockManager = {
+      get state() {
+        return inner.state;
+      },
+      onStateChange: (listener) => inner.onStateChange(listener),
+      close: () => inner.close(),
+      withLock: (key, fn, options) => inner.withLock(key, fn, options),
+      acquire: async (key, options) => {
+        const lock = await inner.acquire(key, options);
+        const release = async () => {
+          if (slowRelease) await hold.opened;
+          await lock.release();
+        };
+        return Object.assign(Object.create(lock) as Lock, { release });
+      },
+    };
+    const { store, authorizer } = await setup({ locks });
+    await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 1_000 });
+    expect(await authorizer.authorize(debit('a'), budget())).toMatchObject({ code: '00' });
+    // a's lock is still being released: b waits for the lock only until its own deadline.
+    expect(await authorizer.authorize(debit('b'), AbortSignal.timeout(30))).toMatchObject({
+      code: '07',
+      reason: 'deadline_exceeded',
+    });
+    slowRelease = false;
+    hold.open();
+    await authorizer.idle();
+    expect(await authorizer.authorize(debit('b'), budget())).toMatchObject({ code: '00' });
+  });
+
+  it('a same-id request waiting for the first one answers at its own deadline', async () => {
+    const hold = gate();
+    const { store, authorizer } = await setup({ wrapStore: (inner) => holdingCommits(inner, () => hold.opened) });
+    await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 1_000 });
+    const first = authorizer.authorize(debit('same'), budget());
+    const second = await authorizer.authorize(debit('same'), AbortSignal.timeout(30));
+    expect(second).toMatchObject({ code: '07', reason: 'deadline_exceeded' });
+    hold.open();
+    expect(await first).toMatchObject({ code: '00' });
   });
 });

@@ -76,6 +76,7 @@ export interface AccountGateOptions<I, O> {
 export class AccountGate<I, O> {
   readonly #queues = new Map<string, Job<I, O>[]>();
   readonly #drains = new Set<Promise<void>>();
+  readonly #releases = new Set<Promise<void>>();
 
   constructor(private readonly options: AccountGateOptions<I, O>) {}
 
@@ -84,11 +85,30 @@ export class AccountGate<I, O> {
     return this.#queues.size;
   }
 
-  /** Queues `input` for `accountId`; settles with its result from `process`, or a {@link GateRefusal}. */
+  /**
+   * Queues `input` for `accountId`; settles with its result from `process`, or a {@link GateRefusal}. A job whose
+   * signal fires while it waits in the queue leaves it at once (it never waits out a batch or a release ahead of it).
+   */
   run(accountId: string, signal: AbortSignal, input: I): Promise<O> {
     if (signal.aborted) return Promise.reject(new GateRefusal('deadline_exceeded', { cause: signal.reason }));
     return new Promise<O>((resolve, reject) => {
-      const job: Job<I, O> = { input, signal, resolve, reject };
+      const onAbort = (): void => {
+        const queue = this.#queues.get(accountId);
+        if (queue && removeJob(queue, job)) job.reject(new GateRefusal('deadline_exceeded', { cause: signal.reason }));
+      };
+      const job: Job<I, O> = {
+        input,
+        signal,
+        resolve: (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        reject: (error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
       const queue = this.#queues.get(accountId);
       if (queue) {
         queue.push(job);
@@ -100,9 +120,11 @@ export class AccountGate<I, O> {
     });
   }
 
-  /** Waits for every queued job to finish (for graceful shutdown). */
+  /** Waits for every queued job to finish and every lock to be released (for graceful shutdown). */
   async idle(): Promise<void> {
-    while (this.#drains.size > 0) await Promise.allSettled([...this.#drains]);
+    while (this.#drains.size > 0 || this.#releases.size > 0) {
+      await Promise.allSettled([...this.#drains, ...this.#releases]);
+    }
   }
 
   async #drain(accountId: string): Promise<void> {
@@ -143,7 +165,7 @@ export class AccountGate<I, O> {
       const queue = this.#queues.get(accountId)!;
       if (error instanceof LockTimeoutError) {
         metrics.lockWait.observe({ outcome: 'timeout' }, (performance.now() - started) / 1000);
-        queue.shift();
+        removeJob(queue, head);
         head.reject(new GateRefusal('deadline_exceeded', { cause: error }));
         return 'refused';
       }
@@ -156,7 +178,7 @@ export class AccountGate<I, O> {
         logger.debug({ err: error, account: accountId }, 'lock unavailable; proceeding on the store fence alone');
         return undefined;
       }
-      queue.shift();
+      removeJob(queue, head);
       head.reject(new GateRefusal('unavailable', { cause: error }));
       return 'refused';
     }
@@ -191,8 +213,22 @@ export class AccountGate<I, O> {
     } finally {
       if (lock) {
         metrics.lockHold.observe((performance.now() - started) / 1000);
-        await lock.release().catch((error: unknown) => logger.warn({ err: error }, 'lock release failed'));
+        // Off the request path: a release can wait on a suspended session (bounded by the lock manager), and the jobs
+        // behind must not wait with it; their next acquire queues behind this holder's node like any other waiter's.
+        const release = lock
+          .release()
+          .catch((error: unknown) => logger.warn({ err: error }, 'lock release failed'))
+          .finally(() => this.#releases.delete(release));
+        this.#releases.add(release);
       }
     }
   }
+}
+
+/** Removes `job` from `queue`; false when it was not there (already taken into a batch, or refused). */
+function removeJob<J>(queue: J[], job: J): boolean {
+  const index = queue.indexOf(job);
+  if (index < 0) return false;
+  queue.splice(index, 1);
+  return true;
 }

@@ -106,7 +106,8 @@ export class Authorizer {
     const running = this.#inflight.get(job.id);
     if (running) {
       if (running.hash !== job.hash) return refused(job.id, 'id_conflict');
-      const first = await running.promise;
+      const first = await beforeAbort(running.promise, signal);
+      if (first === undefined) return refused(job.id, 'deadline_exceeded');
       return first.code === '07' ? first : { ...first, replayed: true };
     }
     const promise = this.#cached(job.id, job.hash, signal).then((hit) => hit ?? this.#process(job, signal));
@@ -232,3 +233,22 @@ export class Authorizer {
   }
 }
 
+
+/** Resolves with `promise`'s value, or undefined as soon as `signal` fires (the caller's own deadline). */
+function beforeAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = (): void => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
