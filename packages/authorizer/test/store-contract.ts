@@ -440,6 +440,37 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         expect(await store.deleteMerchantRule('UBER EATS')).toBe(false);
         expect(await store.listMerchantRules()).toEqual([{ match: 'PAG*', category: 'CASH' }]);
       });
+
+      const defaults = [
+        { match: 'UBER EATS', category: 'MEAL' as const },
+        { match: 'PAG*', category: 'CASH' as const },
+      ];
+      const byMatch = (rules: { match: string }[]) => [...rules].sort((a, b) => a.match.localeCompare(b.match));
+
+      it('seeds once per store, ever: not again after the rules were deleted', async () => {
+        expect(await store.seedMerchantRules(defaults)).toBe(true);
+        expect(byMatch(await store.listMerchantRules())).toEqual(byMatch(defaults));
+        expect(await store.seedMerchantRules([{ match: 'OTHER', category: 'FOOD' }])).toBe(false);
+        expect(byMatch(await store.listMerchantRules())).toEqual(byMatch(defaults));
+        for (const rule of defaults) expect(await store.deleteMerchantRule(rule.match)).toBe(true);
+        expect(await store.seedMerchantRules(defaults)).toBe(false);
+        expect(await store.listMerchantRules()).toEqual([]);
+        await store.init();
+        expect(await store.seedMerchantRules(defaults)).toBe(false);
+        expect(await store.listMerchantRules()).toEqual([]);
+      });
+
+      it('of replicas seeding at once exactly one seeds', async () => {
+        const peer = await openPeer();
+        const seeded = await Promise.all([
+          store.seedMerchantRules(defaults),
+          peer.seedMerchantRules(defaults),
+          store.seedMerchantRules(defaults),
+          peer.seedMerchantRules(defaults),
+        ]);
+        expect(seeded.filter(Boolean)).toHaveLength(1);
+        expect(byMatch(await peer.listMerchantRules())).toEqual(byMatch(defaults));
+      });
     });
 
     describe('abandoned calls', () => {
@@ -460,12 +491,14 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
           () => store.listMerchantRules(options),
           () => store.putMerchantRule({ match: 'X', category: 'CASH' }, options),
           () => store.deleteMerchantRule('X', options),
+          () => store.seedMerchantRules([{ match: 'X', category: 'CASH' }], options),
         ];
         for (const call of calls) await expect(call()).rejects.toBeInstanceOf(StoreUnavailableError);
         expect(await store.getAccount('acc-1')).toEqual(account);
         expect(await store.getAccount('acc-2')).toBeUndefined();
         expect(await store.getTransaction('tx-1')).toBeUndefined();
         expect(await store.listMerchantRules()).toEqual([]);
+        expect(await store.seedMerchantRules([{ match: 'X', category: 'CASH' }])).toBe(true);
       });
     });
 

@@ -75,6 +75,11 @@ export interface Store {
   putMerchantRule(rule: MerchantRule, options?: StoreCallOptions): Promise<void>;
   /** Removes the rule; false when there was none. */
   deleteMerchantRule(match: string, options?: StoreCallOptions): Promise<boolean>;
+  /**
+   * Stores `rules` if this store has never been seeded before — once per store, ever, even if those rules are later
+   * deleted — and returns true when it seeded now. Safe when several replicas start at once (exactly one seeds).
+   */
+  seedMerchantRules(rules: readonly MerchantRule[], options?: StoreCallOptions): Promise<boolean>;
 
   close(): Promise<void>;
 }

@@ -111,9 +111,35 @@ describe('SqliteStore specifics', () => {
     await second.close();
     const raw = new Database(path, { readonly: true });
     try {
-      expect(raw.prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }]);
+      expect(raw.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([
+        { version: 1 },
+        { version: 2 },
+      ]);
     } finally {
       raw.close();
+    }
+  });
+
+  it('a database that had rules before the seeded marker existed is not seeded again', async () => {
+    const rule = { match: 'UBER EATS', category: 'MEAL' as const };
+    const roll = (withRules: boolean) => {
+      // Back to schema version 1 (no marker), with or without rules: a database from before migration 2.
+      const raw = new Database(path);
+      raw.exec(`DROP TABLE store_meta; DELETE FROM schema_migrations WHERE version = 2; DELETE FROM merchant_rules`);
+      if (withRules) raw.prepare('INSERT INTO merchant_rules (match, category) VALUES (?, ?)').run(rule.match, rule.category);
+      raw.close();
+    };
+    const store = await openSqliteStore({ path });
+    try {
+      roll(true);
+      await store.init();
+      expect(await store.seedMerchantRules([{ match: 'PAG*', category: 'CASH' }])).toBe(false);
+      expect(await store.listMerchantRules()).toEqual([rule]);
+      roll(false);
+      await store.init();
+      expect(await store.seedMerchantRules([rule])).toBe(true);
+    } finally {
+      await store.close();
     }
   });
 

@@ -66,4 +66,19 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
       );
     `,
   },
+  {
+    version: 2,
+    name: 'store metadata (merchant rules seeded once)',
+    // A database that has rules already was seeded before this step existed: it must not be seeded again.
+    sql: `
+      CREATE TABLE store_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+
+      INSERT INTO store_meta (key, value)
+        SELECT 'merchant_rules_seeded', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+        WHERE EXISTS (SELECT 1 FROM merchant_rules);
+    `,
+  },
 ]);

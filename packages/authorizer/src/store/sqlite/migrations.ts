@@ -63,4 +63,19 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = Object.freeze([
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'store metadata (merchant rules seeded once)',
+    // A database that has rules already was seeded before this step existed: it must not be seeded again.
+    sql: `
+      CREATE TABLE store_meta (
+        key TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      INSERT INTO store_meta (key, value)
+        SELECT 'merchant_rules_seeded', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+        WHERE EXISTS (SELECT 1 FROM merchant_rules);
+    `,
+  },
 ]);

@@ -27,6 +27,9 @@ export interface SqliteStoreOptions {
 
 export const SQLITE_STORE_DEFAULTS = Object.freeze({ durability: 'full' as const, busyTimeoutMs: 2_000 });
 
+/** The `store_meta` key written once, with the merchant rules, by the first `seedMerchantRules`. */
+const MERCHANT_RULES_SEEDED = 'merchant_rules_seeded';
+
 
 interface PendingCommit {
   request: CommitRequest;
@@ -266,6 +269,20 @@ export class SqliteStore implements Store {
     return this.#run(options, () => this.#stmts().deleteRule.run(match).changes > 0);
   }
 
+  async seedMerchantRules(rules: readonly MerchantRule[], options?: StoreCallOptions): Promise<boolean> {
+    return this.#run(options, () => {
+      const s = this.#stmts();
+      // IMMEDIATE: of two processes seeding one file, the second waits for the first's marker and finds it.
+      return this.#db
+        .transaction(() => {
+          if (s.markSeeded.run(MERCHANT_RULES_SEEDED, new Date().toISOString()).changes === 0) return false;
+          for (const rule of rules) s.putRule.run({ match: rule.match, category: rule.category });
+          return true;
+        })
+        .immediate();
+    });
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#flush();
@@ -342,6 +359,7 @@ function prepare(db: Database.Database) {
        ON CONFLICT (match) DO UPDATE SET category = excluded.category`,
     ),
     deleteRule: db.prepare('DELETE FROM merchant_rules WHERE match = ?'),
+    markSeeded: db.prepare('INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
   };
 }
 
