@@ -1,4 +1,4 @@
-import { MongoClient, MongoServerError } from 'mongodb';
+import { MongoClient, MongoError, MongoErrorLabel, MongoServerError } from 'mongodb';
 import type { Abortable, ClientSession, Collection, Db, Document, FindOptions, TransactionOptions } from 'mongodb';
 import type { Account, Balances, LedgerEntry, MerchantRule, TransactionRecord } from '../../domain/types.js';
 import { AccountExistsError, ConfigError, InvalidDocumentError, StoreUnavailableError } from '../../errors.js';
@@ -31,6 +31,10 @@ export const MONGO_STORE_DEFAULTS = Object.freeze({
 
 const DUPLICATE_KEY = 11_000;
 const NAMESPACE_EXISTS = 48;
+/** Runs of a transaction that keeps meeting transient errors (write conflicts) before the call gives up. */
+const TRANSACTION_ATTEMPTS = 10;
+/** The `meta` document written once, with the merchant rules, by the first `seedMerchantRules`. */
+const MERCHANT_RULES_SEEDED = 'merchant_rules_seeded';
 
 interface AccountDoc {
   _id: string;
@@ -45,17 +49,23 @@ interface RuleDoc {
   _id: string;
   category: string;
 }
+interface MetaDoc {
+  _id: string;
+  at: string;
+}
 
 /** The records insert lost a race on an id after the duplicate check: the chain is a duplicate after all. */
 class LateDuplicate extends Error {}
+/** The seeded marker exists already: the seeding transaction is abandoned. */
+class AlreadySeeded extends Error {}
 
 /**
  * A MongoDB store (replica set). Each commit (a chain of records on one account) is one multi-document transaction
  * with majority read and write concerns: a duplicate-id check on every record id, a compare-and-set
- * `updateOne({ _id, version })`, then one `insertMany` each for the records and the ledger entries. The driver
- * retries the transaction on a transient error (a write conflict with a concurrent commit); the retry then sees the
- * new version and answers `version_conflict`. The signal is checked between the steps, never after the last one:
- * once the commit is on its way its outcome is reported.
+ * `updateOne({ _id, version })`, then one `insertMany` each for the records and the ledger entries. A transient
+ * error (a write conflict with a concurrent commit) runs the transaction again; the retry then sees the new version
+ * and answers `version_conflict`. The signal is checked between the steps; once commitTransaction is sent it bounds
+ * the wait for the outcome, and a commit whose outcome is not known by then rejects with StoreUnavailableError.
  */
 export class MongoStore implements Store {
   readonly kind = 'mongodb' as const;
@@ -103,6 +113,9 @@ export class MongoStore implements Store {
   get #rules(): Collection<RuleDoc> {
     return this.#db.collection<RuleDoc>('merchantRules');
   }
+  get #meta(): Collection<MetaDoc> {
+    return this.#db.collection<MetaDoc>('meta');
+  }
 
   async init(options?: StoreCallOptions): Promise<void> {
     await this.#call(options, async (signal) => {
@@ -117,6 +130,14 @@ export class MongoStore implements Store {
       }
       for (const [name, indexes] of Object.entries(COLLECTION_INDEXES)) {
         await this.#db.collection(name).createIndexes(indexes);
+      }
+      // A database that has rules but no marker was seeded before the marker existed: it must not be seeded again.
+      if ((await this.#rules.countDocuments({}, { limit: 1 })) > 0) {
+        try {
+          await this.#meta.insertOne({ _id: MERCHANT_RULES_SEEDED, at: new Date().toISOString() });
+        } catch (error) {
+          if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+        }
       }
     });
   }
@@ -263,23 +284,87 @@ export class MongoStore implements Store {
     return result.deletedCount > 0;
   }
 
+  async seedMerchantRules(rules: readonly MerchantRule[], options?: StoreCallOptions): Promise<boolean> {
+    try {
+      await this.#inTransaction(options, async (session) => {
+        try {
+          // A concurrent seeder's marker is a write conflict (retried), then a duplicate key: exactly one seeds.
+          await this.#meta.insertOne({ _id: MERCHANT_RULES_SEEDED, at: new Date().toISOString() }, { session });
+        } catch (error) {
+          if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) throw new AlreadySeeded();
+          throw error;
+        }
+        for (const rule of rules) {
+          await this.#rules.replaceOne({ _id: rule.match }, { category: rule.category }, { upsert: true, session });
+        }
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof AlreadySeeded) return false;
+      throw error;
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#client.close();
   }
 
-  /** Runs `work` in one transaction (retried by the driver on transient errors); a thrown error aborts it. */
+  /**
+   * Runs `work` in one transaction; a thrown error aborts it. A transient error (a write conflict with a concurrent
+   * transaction) runs it again, at most {@link TRANSACTION_ATTEMPTS} times and never once the signal fired. (Not
+   * `session.withTransaction()`: it retries for up to 120 s, and driver 7 has no working `timeoutMS` to bound it.)
+   * Once commitTransaction is sent, the signal no longer abandons the transaction but bounds the wait for its outcome:
+   * when it fires first, the call rejects with {@link StoreUnavailableError} — the outcome is unknown, and a retry with
+   * the same ids finds out.
+   */
   #inTransaction<T>(
     options: StoreCallOptions | undefined,
     work: (session: ClientSession, signal: AbortSignal | undefined) => Promise<T>,
   ): Promise<T> {
     return this.#call(options, async (signal) => {
       const session = this.#client.startSession();
+      let inFlight: Promise<void> | undefined;
       try {
-        return await session.withTransaction(() => work(session, signal), this.#transaction);
+        for (let attempt = 1; ; attempt += 1) {
+          session.startTransaction(this.#transaction);
+          let result: T;
+          try {
+            result = await work(session, signal);
+          } catch (error) {
+            await session.abortTransaction().catch(() => {});
+            if (attempt < TRANSACTION_ATTEMPTS && hasLabel(error, MongoErrorLabel.TransientTransactionError)) {
+              throwIfAborted(signal);
+              continue;
+            }
+            throw error;
+          }
+          if (signal?.aborted === true) {
+            // Abandoned before the commit was sent: nothing is written.
+            await session.abortTransaction().catch(() => {});
+            throwIfAborted(signal);
+          }
+          inFlight = commitWithOneRetry(session);
+          try {
+            await outcomeWithin(inFlight, signal);
+          } catch (error) {
+            // The server refused the commit as a whole (e.g. a write conflict): nothing was written, run it again.
+            if (attempt < TRANSACTION_ATTEMPTS && hasLabel(error, MongoErrorLabel.TransientTransactionError)) {
+              inFlight = undefined;
+              throwIfAborted(signal);
+              continue;
+            }
+            throw error;
+          }
+          inFlight = undefined;
+          return result;
+        }
       } finally {
-        await session.endSession();
+        const pending = inFlight;
+        // An abandoned commit still owns the session: end it only once the commit has settled.
+        if (pending === undefined) await session.endSession();
+        else void pending.catch(() => {}).then(() => session.endSession()).catch(() => {});
       }
     });
   }
@@ -297,7 +382,8 @@ export class MongoStore implements Store {
         error instanceof InvalidDocumentError ||
         error instanceof StoreUnavailableError ||
         error instanceof RangeError ||
-        error instanceof LateDuplicate
+        error instanceof LateDuplicate ||
+        error instanceof AlreadySeeded
       ) {
         throw error;
       }
@@ -317,6 +403,45 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<MongoS
     throw error;
   }
   return store;
+}
+
+function hasLabel(error: unknown, label: MongoErrorLabel): boolean {
+  return error instanceof MongoError && error.hasErrorLabel(label);
+}
+
+/** commitTransaction, sent once more when its result is unknown (the driver's own retry, made explicit and bounded). */
+async function commitWithOneRetry(session: ClientSession): Promise<void> {
+  try {
+    await session.commitTransaction();
+  } catch (error) {
+    if (!hasLabel(error, MongoErrorLabel.UnknownTransactionCommitResult)) throw error;
+    await session.commitTransaction();
+  }
+}
+
+/** Settles like `commit` unless `signal` fires first: then the commit's outcome is unknown. */
+function outcomeWithin(commit: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return commit;
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () =>
+      reject(
+        new StoreUnavailableError('mongodb commit outcome unknown: the call was abandoned while committing', {
+          cause: signal.reason,
+        }),
+      );
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    commit.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {

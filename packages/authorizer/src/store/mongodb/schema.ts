@@ -66,6 +66,14 @@ export const COLLECTION_VALIDATORS: Readonly<Record<string, Document>> = Object.
       properties: { _id: { bsonType: 'string' }, category },
     },
   },
+  /** Store-wide markers, e.g. `merchant_rules_seeded` (when the default rules were seeded, once ever). */
+  meta: {
+    $jsonSchema: {
+      bsonType: 'object',
+      required: ['_id', 'at'],
+      properties: { _id: { bsonType: 'string' }, at: { bsonType: 'string' } },
+    },
+  },
 });
 
 /** `_id` is unique already (transaction ids, account ids, rule matches); these add the per-account orderings. */
