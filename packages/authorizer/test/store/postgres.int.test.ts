@@ -59,8 +59,24 @@ describe('PostgresStore specifics', () => {
 
   it('records each migration once', async () => {
     await Promise.all([store.init(), store.init()]);
-    const { rows } = await admin.query('SELECT version FROM schema_migrations');
-    expect(rows).toEqual([{ version: 1 }]);
+    const { rows } = await admin.query('SELECT version FROM schema_migrations ORDER BY version');
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
+  });
+
+  it('a database that had rules before the seeded marker existed is not seeded again', async () => {
+    const rule = { match: 'UBER EATS', category: 'MEAL' as const };
+    // Back to schema version 1 (no marker), with or without rules: a database from before migration 2.
+    const roll = async (withRules: boolean) => {
+      await admin.query('DROP TABLE store_meta; DELETE FROM schema_migrations WHERE version = 2; DELETE FROM merchant_rules');
+      if (withRules) await admin.query('INSERT INTO merchant_rules (match, category) VALUES ($1, $2)', [rule.match, rule.category]);
+    };
+    await roll(true);
+    await store.init();
+    expect(await store.seedMerchantRules([{ match: 'PAG*', category: 'CASH' }])).toBe(false);
+    expect(await store.listMerchantRules()).toEqual([rule]);
+    await roll(false);
+    await store.init();
+    expect(await store.seedMerchantRules([rule])).toBe(true);
   });
 
   it('refuses a stored BIGINT beyond the safe integer range with InvalidDocumentError', async () => {
@@ -181,4 +197,84 @@ describe('PostgresStore when its server stops and comes back (private server)', 
     const ledger = await store.listLedger('acc-1');
     expect(ledger.filter((e) => e.category === 'FOOD').reduce((sum, e) => sum + e.delta, 0)).toBe(800);
   }, 120_000);
+
+  /*
+   * The unknown-outcome case. A synchronous standby that never connects makes every COMMIT wait after it is written
+   * locally: the signal fires while COMMIT is in flight, the call rejects with StoreUnavailableError saying the outcome
+   * is unknown, and — once the standby requirement is lifted — the transaction turns out to be committed. A retry
+   * with the same id (what the client does after a 07) is then answered as a duplicate: idempotency tells the truth.
+   */
+  it('an abort while COMMIT is in flight rejects with an unknown outcome; a retry with the same id finds it', async () => {
+    const syncStore = await openPostgresStore({
+      connectionString: db.connectionString,
+      applicationName: 'catraca-syncrep',
+      // Far beyond the signal: the rejection must come from the signal, not from a statement or query timeout.
+      statementTimeoutMs: 60_000,
+    });
+    const admin = new pg.Client({ connectionString: db.connectionString });
+    admin.on('error', () => {});
+    await admin.connect();
+    try {
+      const account = await syncStore.createAccount('acc-sync', { FOOD: 1_000, MEAL: 0, CASH: 0 });
+      await admin.query('CREATE TABLE sync_probe (n INT)');
+      await admin.query(`ALTER SYSTEM SET synchronous_standby_names = 'nobody'`);
+      await admin.query('SELECT pg_reload_conf()');
+      // The reload reaches the backends asynchronously: wait until a probe commit really waits for the standby.
+      await until(() => commitWaitsForStandby(admin, db.connectionString));
+
+      const request = debit(account, 'tx-sync', 100, 'FOOD');
+      const controller = new AbortController();
+      let settled = false;
+      const pending = syncStore.commit(request, { signal: controller.signal });
+      pending.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      await until(async () => settled || (await waitingOn(admin, 'catraca-syncrep', 'SyncRep')));
+      expect(settled).toBe(false);
+      controller.abort(new Error('deadline'));
+      const error = await pending.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as Error).message).toMatch(/outcome unknown/);
+
+      await admin.query('ALTER SYSTEM RESET synchronous_standby_names');
+      await admin.query('SELECT pg_reload_conf()');
+      // Released from its wait, the abandoned transaction is visible: it had committed locally all along.
+      await until(async () => (await syncStore.getTransaction('tx-sync')) !== undefined);
+      expect(await syncStore.commit(request)).toEqual({ status: 'duplicate_id', existing: request.records });
+      expect(await syncStore.getAccount('acc-sync')).toMatchObject({ version: 1, balances: { FOOD: 900 } });
+    } finally {
+      await admin.query('ALTER SYSTEM RESET synchronous_standby_names').catch(() => {});
+      await admin.query('SELECT pg_reload_conf()').catch(() => {});
+      await admin.end().catch(() => {});
+      await syncStore.close();
+    }
+  }, 120_000);
 });
+
+/** True when a backend of `applicationName` waits on `waitEvent` (e.g. `SyncRep`: a COMMIT waiting for a standby). */
+async function waitingOn(admin: pg.Client, applicationName: string, waitEvent: string): Promise<boolean> {
+  const { rows } = await admin.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event = $2`,
+    [applicationName, waitEvent],
+  );
+  return (rows[0] as { n: number }).n > 0;
+}
+
+/** Commits one probe row; true when that commit waited for a synchronous standby (the probe is then terminated). */
+async function commitWaitsForStandby(admin: pg.Client, connectionString: string): Promise<boolean> {
+  const probe = new pg.Client({ connectionString, application_name: 'catraca-probe' });
+  probe.on('error', () => {});
+  await probe.connect();
+  let settled = false;
+  const done = probe.query('INSERT INTO sync_probe VALUES (1)').then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await until(async () => settled || (await waitingOn(admin, 'catraca-probe', 'SyncRep')));
+  const waited = !settled;
+  if (waited) await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'catraca-probe'`);
+  await done;
+  await probe.end().catch(() => {});
+  return waited;
+}

@@ -37,6 +37,9 @@ export interface PostgresStoreOptions {
   logger?: StoreLogger;
 }
 
+/** The `store_meta` key written once, with the merchant rules, by the first `seedMerchantRules`. */
+const MERCHANT_RULES_SEEDED = 'merchant_rules_seeded';
+
 export const POSTGRES_STORE_DEFAULTS = Object.freeze({
   maxConnections: 10,
   connectionTimeoutMs: 2_000,
@@ -48,7 +51,10 @@ export const POSTGRES_STORE_DEFAULTS = Object.freeze({
 
 interface Session {
   query(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
-  /** From here on an abort no longer abandons the call: the COMMIT is on its way and its outcome must be known. */
+  /**
+   * The COMMIT is on its way: from here on an abort no longer rolls back, it abandons a call whose outcome is
+   * unknown (the connection is destroyed; the server may or may not have committed).
+   */
   shield(): void;
   /** The connection's state is unknown (a failed ROLLBACK): destroy it instead of returning it to the pool. */
   markBroken(): void;
@@ -61,8 +67,9 @@ class LateDuplicate extends Error {}
  * A PostgreSQL store. Each commit (a chain of records on one account) is one READ COMMITTED transaction: a
  * duplicate-id check on every record id, a compare-and-set UPDATE on the account version (which also waits on a
  * concurrent writer's row lock and then re-checks the version), and one multi-row insert each for the records and
- * the ledger entries. An aborted call closes its connection, so the server rolls the transaction back; an abort that
- * arrives after COMMIT was sent is ignored, so that a committed change is never reported as abandoned.
+ * the ledger entries. An aborted call closes its connection, so the server rolls the transaction back. An abort that
+ * arrives after COMMIT was sent closes the connection too, but the transaction may have committed: the call rejects
+ * with {@link StoreUnavailableError} saying the outcome is unknown (a retry with the same ids finds out).
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
@@ -233,18 +240,25 @@ export class PostgresStore implements Store {
   }
 
   async putMerchantRule(rule: MerchantRule, options?: StoreCallOptions): Promise<void> {
-    await this.#session(options, (s) =>
-      s.query(
-        `INSERT INTO merchant_rules (match, category) VALUES ($1, $2)
-         ON CONFLICT (match) DO UPDATE SET category = excluded.category`,
-        [rule.match, rule.category],
-      ),
-    );
+    await this.#session(options, (s) => putRule(s, rule));
   }
 
   async deleteMerchantRule(match: string, options?: StoreCallOptions): Promise<boolean> {
     const result = await this.#session(options, (s) => s.query('DELETE FROM merchant_rules WHERE match = $1', [match]));
     return (result.rowCount ?? 0) > 0;
+  }
+
+  async seedMerchantRules(rules: readonly MerchantRule[], options?: StoreCallOptions): Promise<boolean> {
+    return this.#transaction(options, async (s) => {
+      // A concurrent seeder's uncommitted marker makes this insert wait, then skip: exactly one seeds.
+      const marked = await s.query(
+        `INSERT INTO store_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
+        [MERCHANT_RULES_SEEDED, new Date().toISOString()],
+      );
+      if (marked.rowCount === 0) return false;
+      for (const rule of rules) await putRule(s, rule);
+      return true;
+    });
   }
 
   async close(): Promise<void> {
@@ -272,7 +286,7 @@ export class PostgresStore implements Store {
 
   /**
    * Lends `work` one pooled connection. An abort rejects at once with {@link StoreUnavailableError} and destroys the
-   * connection (the server then rolls back whatever it had open). A connection whose work failed is destroyed rather
+   * connection (the server then rolls back whatever it had open, unless its COMMIT was already sent). A connection whose work failed is destroyed rather
    * than returned, so that no pooled connection is ever left inside a transaction.
    */
   async #session<T>(options: StoreCallOptions | undefined, work: (s: Session) => Promise<T>): Promise<T> {
@@ -307,9 +321,14 @@ export class PostgresStore implements Store {
     let onAbort = (): void => {};
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => {
-        if (shielded) return;
         release(new Error('store call aborted'));
-        reject(new StoreUnavailableError('store call aborted', { cause: signal?.reason }));
+        reject(
+          shielded
+            ? new StoreUnavailableError('postgres commit outcome unknown: the call was abandoned after COMMIT was sent', {
+                cause: signal?.reason,
+              })
+            : new StoreUnavailableError('store call aborted', { cause: signal?.reason }),
+        );
       };
       signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -387,6 +406,14 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
+
+async function putRule(s: Session, rule: MerchantRule): Promise<void> {
+  await s.query(
+    `INSERT INTO merchant_rules (match, category) VALUES ($1, $2)
+     ON CONFLICT (match) DO UPDATE SET category = excluded.category`,
+    [rule.match, rule.category],
+  );
+}
 
 /** The stored records among `ids`, in the order of `ids`. */
 async function selectRecords(s: Session, ids: readonly string[]): Promise<TransactionRecord[]> {
