@@ -39,6 +39,11 @@ describe('POST /transactions: bad input is 07 invalid_request and changes nothin
     ['"mil"', { ...noId, totalAmount: 'mil' }],
     ['over the maximum', { ...noId, totalAmount: '1000000.01' }],
     ['amount as a boolean', { ...noId, totalAmount: true }],
+    // JSON numbers are judged on their source text, never through a double: these round to 2 places as doubles.
+    ['1.999999999999999999 as a number', '{"account":"acc-1","totalAmount":1.999999999999999999,"mcc":"5411","merchant":"X"}'],
+    ['100.100000000000001 as a number', '{"account":"acc-1","totalAmount":100.100000000000001,"mcc":"5411","merchant":"X"}'],
+    ['an exponent as a number', '{"account":"acc-1","totalAmount":1e2,"mcc":"5411","merchant":"X"}'],
+    ['duplicate amount keys', '{"account":"acc-1","totalAmount":1,"totalAmount":2,"mcc":"5411","merchant":"X"}'],
     ['mcc "541a"', { ...noId, mcc: '541a' }],
     ['mcc "  "', { ...noId, mcc: '  ' }],
     ['mcc "54111"', { ...noId, mcc: '54111' }],
@@ -80,7 +85,7 @@ describe('POST /transactions: decisions', () => {
     const a = await authorize(rt, { id: 'a', accountId: 'acc-1', amount: 100.1 - 90, mcc: 5411, merchant: 'X' });
     // 100.1 - 90 is 10.099999999999994 in binary floating point: more than 2 decimals, refused.
     expect(a.headers['catraca-reason']).toBe('invalid_request');
-    const b = await authorize(rt, { id: 'b', accountId: 'acc-1', amount: 0.1, mcc: 742, merchant: 'X' });
+    const b = await authorize(rt, '{"id":"b","accountId":"acc-1","amount":0.10,"mcc":742,"merchant":"X"}');
     expect(b.body).toBe('{"code":"00"}');
     expect((await balances()).balances.CASH).toBe('29.90');
   });

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { parse as parseLossless } from 'lossless-json';
 import getRawBody from 'raw-body';
 import createError from 'http-errors';
 
@@ -25,8 +26,35 @@ export async function readJson(ctx: Context, limitBytes: number): Promise<JsonBo
   }
   if (text.trim() === '') return { ok: false, error: 'body is empty' };
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    return { ok: true, value: parseJson(text) };
   } catch {
     return { ok: false, error: 'body is not valid JSON' };
   }
+}
+
+/** Keys whose JSON numbers are money: they keep their source text, so no amount ever passes through a double. */
+const MONEY_KEYS = new Set(['totalAmount', 'amount', 'FOOD', 'MEAL', 'CASH']);
+
+/** A JSON number as written, until its key is known. */
+class NumberText {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * `JSON.parse`, except that a number under a money key becomes its exact source text (`100.10`, `1.999999999999999999`)
+ * for the decimal parser to judge, instead of the nearest binary double. Other numbers become ordinary numbers. A
+ * duplicate key with another value is refused as ambiguous.
+ */
+export function parseJson(text: string): unknown {
+  const raw = parseLossless(text, null, (digits) => new NumberText(digits));
+  return materialize(raw, undefined);
+}
+
+function materialize(value: unknown, key: string | undefined): unknown {
+  if (value instanceof NumberText) return key !== undefined && MONEY_KEYS.has(key) ? value.text : Number(value.text);
+  if (Array.isArray(value)) return value.map((item) => materialize(item, undefined));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, materialize(v, k)]));
+  }
+  return value;
 }
