@@ -29,18 +29,12 @@ export interface Scenario {
 
 const elapsed = (since: number): string => `${((performance.now() - since) / 1_000).toFixed(1)} s`;
 
-async function metricDelta(
-  driver: ClusterDriver,
-  index: number,
-  name: string,
-  during: () => Promise<void>,
-): Promise<string> {
-  const before = await driver.scrapeMetric(index, name);
-  await during();
-  // The replica just resumed; give its late commits a moment to be refused before reading the counter.
-  await sleep(1_000);
-  const after = await driver.scrapeMetric(index, name);
-  return before === undefined || after === undefined ? 'not scraped' : String(after - before);
+/** Refused commits of replica `index` so far: the fence at work (version compare-and-set, or an id already stored). */
+async function refusedCommits(driver: ClusterDriver, index: number): Promise<{ versionConflict: number; duplicateId: number } | undefined> {
+  const name = 'catraca_store_commit_seconds_count';
+  const versionConflict = await driver.scrapeMetric(index, name, { outcome: 'version_conflict' });
+  const duplicateId = await driver.scrapeMetric(index, name, { outcome: 'duplicate_id' });
+  return versionConflict === undefined || duplicateId === undefined ? undefined : { versionConflict, duplicateId };
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -60,6 +54,8 @@ export const SCENARIOS: readonly Scenario[] = [
     number: 2,
     title: 'SIGSTOP a lock-holding replica past the session timeout; SIGCONT',
     async run({ driver, timing, fact }) {
+      // Counters first: a paused replica cannot be scraped.
+      const before = await Promise.all(Array.from({ length: driver.replicaCount }, (_, i) => refusedCommits(driver, i)));
       // Freeze a replica, look in ZooKeeper whether its session owns lock nodes; if not, let it run a moment and retry.
       const candidates = Array.from({ length: driver.replicaCount }, (_, i) => i);
       let paused: number | undefined;
@@ -85,11 +81,18 @@ export const SCENARIOS: readonly Scenario[] = [
           : `replica ${paused} paused (lock ownership not visible with this driver)`,
       );
       const pauseMs = Math.max(timing.holdMs, Math.round(driver.sessionTimeoutMs * 1.5) + 2_000);
-      const conflicts = await metricDelta(driver, paused, 'catraca_version_conflicts_total', async () => {
-        await sleep(pauseMs);
-        await driver.resumeReplica(paused);
-      });
-      fact(`held ${pauseMs} ms (session timeout ${driver.sessionTimeoutMs} ms), then SIGCONT; version conflicts on replica ${paused} around the resume: ${conflicts}`);
+      await sleep(pauseMs);
+      await driver.resumeReplica(paused);
+      // Its late commits (decided on balances read before the pause) reach the store now; give them a moment.
+      await sleep(1_500);
+      const after = await refusedCommits(driver, paused);
+      const was = before[paused];
+      fact(
+        `held ${pauseMs} ms (session timeout ${driver.sessionTimeoutMs} ms), then SIGCONT; ` +
+          (was && after
+            ? `commits of replica ${paused} refused by the fence since the pause: version conflict ${after.versionConflict - was.versionConflict}, id already stored ${after.duplicateId - was.duplicateId}`
+            : 'refused commits not scraped'),
+      );
     },
   },
   {
