@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { latencyChart } from './chart.js';
+import { GROUPS, findProcess, snapshot, usage, type CpuUsage } from './cpu.js';
 import { closedLoop, openLoop, type RetryPolicy, type RunResult } from './load.js';
 import { describeMachine } from './machine.js';
 import { difference, scrape, type ServerSide } from './metrics.js';
@@ -37,6 +38,8 @@ interface ClusterHandle {
   readonly url: string;
   readonly replicas: readonly { readonly url: string }[];
   readonly env: Readonly<Record<string, string>>;
+  readonly postgres: { readonly port: number };
+  readonly zookeeper: { readonly servers: readonly { srvr(timeoutMs?: number): Promise<string | undefined> }[] } | undefined;
   stop(): Promise<void>;
 }
 type StartLocalCluster = (options: {
@@ -52,7 +55,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     scenarios: { type: 'string', default: SCENARIOS.join(',') },
     configs: { type: 'string', default: CONFIGS.join(',') },
-    rate: { type: 'string', default: '800' },
+    rate: { type: 'string', default: '200' },
     'hot-rate': { type: 'string', default: '1000' },
     'no-profile': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -60,7 +63,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: pnpm bench [--quick] [--scenarios=uniform,zipf,hot,storm] [--configs=embedded,none,zookeeper,redis] [--rate=800] [--hot-rate=1000] [--no-profile]\n',
+    'Usage: pnpm bench [--quick] [--scenarios=uniform,zipf,hot,storm] [--configs=embedded,none,zookeeper,redis] [--rate=200] [--hot-rate=1000] [--no-profile]\n',
   );
   process.exit(0);
 }
@@ -96,6 +99,28 @@ interface Cell {
   scenario: ScenarioName;
   result: RunResult;
   server: ServerSide;
+  cpu: CpuUsage;
+  zookeeper: ZooKeeperWork | undefined;
+}
+
+/** ZooKeeper's side of a run, from `srvr`: write transactions (zxid delta) and client requests received. */
+interface ZooKeeperWork {
+  writes: number;
+  requests: number;
+}
+
+async function zookeeperCounters(cluster: ClusterHandle | undefined): Promise<ZooKeeperWork | undefined> {
+  if (!cluster?.zookeeper) return undefined;
+  const outputs = await Promise.all(cluster.zookeeper.servers.map((server) => server.srvr(5_000)));
+  let writes = 0;
+  let requests = 0;
+  for (const text of outputs) {
+    const zxid = /Zxid: 0x([0-9a-f]+)/i.exec(text ?? '');
+    // The low 32 bits count the transactions of the current epoch (the same on every server, give or take the lag).
+    if (zxid) writes = Math.max(writes, Number(BigInt(`0x${zxid[1]}`) & 0xffffffffn));
+    requests += Number(/Received: (\d+)/.exec(text ?? '')?.[1] ?? 0);
+  }
+  return { writes, requests };
 }
 
 interface ConfigRun {
@@ -129,15 +154,38 @@ const ROW_HEADER =
 
 function serverRowOf(cell: Cell): string {
   const s = cell.server;
+  const zk = cell.zookeeper;
+  const perLock = (n: number) => (s.lockAcquisitions > 0 ? (n / s.lockAcquisitions).toFixed(1) : '–');
   return `| ${CONFIG_TITLES[cell.config]} | ${cell.scenario} | ${cell.result.mode} | ${ms(s.httpMs)} | ${ms(s.lockWaitMs)} | ${
     s.lockAcquisitions
-  } | ${ms(s.lockHoldMs)} | ${Number.isNaN(s.batchSize) ? '–' : s.batchSize.toFixed(2)} | ${ms(s.commitMs)} | ${s.commits} | ${s.versionConflicts} |`;
+  } | ${ms(s.lockHoldMs)} | ${Number.isNaN(s.batchSize) ? '–' : s.batchSize.toFixed(2)} | ${ms(s.commitMs)} | ${s.commits} | ${s.versionConflicts} | ${
+    zk ? `${perLock(zk.writes)} / ${perLock(zk.requests)}` : '–'
+  } |`;
 }
-const SERVER_HEADER =
-  '| configuration | scenario | loop | http mean ms | lock wait mean ms | lock acquisitions | lock hold mean ms | batch mean | commit mean ms | commits | version conflicts |\n' +
-  '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|';
+function cpuRowOf(cell: Cell): string {
+  const { cpu, result } = cell;
+  const cores = (seconds: number) => (seconds / cpu.wallS).toFixed(2);
+  const perRequest = result.throughput > 0 ? ((cpu.seconds.authorizer / cpu.wallS / result.throughput) * 1000).toFixed(2) : '–';
+  return `| ${CONFIG_TITLES[cell.config]} | ${cell.scenario} | ${result.mode} | ${GROUPS.map((g) => cores(cpu.seconds[g])).join(' | ')} | ${cores(
+    cpu.othersS,
+  )} | ${perRequest} |`;
+}
+const CPU_HEADER =
+  `| configuration | scenario | loop | ${GROUPS.join(' | ')} | other processes | authorizer CPU ms / request |\n` +
+  `|---|---|---|${GROUPS.map(() => '---:').join('|')}|---:|---:|`;
 
-async function runScenario(config: ConfigName, scenario: ScenarioName, base: string, metricsUrls: readonly string[]): Promise<void> {
+const SERVER_HEADER =
+  '| configuration | scenario | loop | http mean ms | lock wait mean ms | lock acquisitions | lock hold mean ms | batch mean | commit mean ms | commits | version conflicts | ZooKeeper writes / requests per lock |\n' +
+  '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+
+async function runScenario(
+  config: ConfigName,
+  scenario: ScenarioName,
+  base: string,
+  metricsUrls: readonly string[],
+  cpuRoots: readonly number[],
+  cluster: ClusterHandle | undefined,
+): Promise<void> {
   for (const mode of ['closed', 'open'] as const) {
     const runId = `${config}-${scenario}-${mode}-${Date.now().toString(36)}`;
     const hot = `hot-${runId}`;
@@ -145,6 +193,8 @@ async function runScenario(config: ConfigName, scenario: ScenarioName, base: str
     const next = generator(scenario, runId, hot);
     const label = `${scenario}`;
     const before = await scrape(metricsUrls);
+    const zkBefore = await zookeeperCounters(cluster);
+    const cpuBefore = snapshot(cpuRoots);
     const result =
       mode === 'closed'
         ? await closedLoop(label, { base, connections: CLIENTS * (scenario === 'storm' ? STORM_COPIES : 1) }, {
@@ -162,14 +212,20 @@ async function runScenario(config: ConfigName, scenario: ScenarioName, base: str
             next,
             retry: RETRY,
           });
+    const cpu = usage(cpuBefore, snapshot(cpuRoots));
     const server = difference(before, await scrape(metricsUrls));
-    const cell: Cell = { config, scenario, result, server };
+    const zkAfter = await zookeeperCounters(cluster);
+    const zookeeper =
+      zkBefore && zkAfter ? { writes: zkAfter.writes - zkBefore.writes, requests: zkAfter.requests - zkBefore.requests } : undefined;
+    const cell: Cell = { config, scenario, result, server, cpu, zookeeper };
     cells.push(cell);
     out(`  ${scenario.padEnd(8)} ${rowOf(cell)}`);
   }
 }
 
-async function startConfig(config: ConfigName): Promise<{ base: string; metricsUrls: string[]; cluster?: ClusterHandle }> {
+async function startConfig(
+  config: ConfigName,
+): Promise<{ base: string; metricsUrls: string[]; cpuRoots: number[]; cluster?: ClusterHandle }> {
   if (config === 'embedded') {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'catraca-bench-'));
     const server = await startAuthorizer({ DATA_DIR: dataDir, SQLITE_DURABILITY: 'full' });
@@ -177,12 +233,13 @@ async function startConfig(config: ConfigName): Promise<{ base: string; metricsU
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
     };
-    return { base: server.base, metricsUrls: [server.base] };
+    return { base: server.base, metricsUrls: [server.base], cpuRoots: [] };
   }
   const { startLocalCluster } = (await import(CLUSTER_MODULE)) as { startLocalCluster: StartLocalCluster };
   const cluster = await startLocalCluster({ replicas: 2, zookeeper: 'ensemble', lock: config, env: {} });
   stopCurrent = () => cluster.stop();
-  return { base: cluster.url, metricsUrls: cluster.replicas.map((r) => r.url), cluster };
+  const postmaster = findProcess('postgres', `-p ${cluster.postgres.port} `);
+  return { base: cluster.url, metricsUrls: cluster.replicas.map((r) => r.url), cpuRoots: postmaster ? [postmaster] : [], cluster };
 }
 
 /**
@@ -321,7 +378,7 @@ async function main(): Promise<void> {
         out(`  started in ${(setupMs / 1000).toFixed(1)} s; ${ACCOUNTS} accounts created in ${(accountsMs / 1000).toFixed(1)} s`);
       }
       configRuns.push({ config, loadBefore, setupMs, accountsMs });
-      for (const scenario of scenarios) await runScenario(config, scenario, target.base, target.metricsUrls);
+      for (const scenario of scenarios) await runScenario(config, scenario, target.base, target.metricsUrls, target.cpuRoots, target.cluster);
       if (config === 'zookeeper' && target.cluster && !values['no-profile']) await profileReplica(target.cluster);
     } finally {
       await stopCurrent?.();
@@ -387,6 +444,14 @@ async function main(): Promise<void> {
     '',
     SERVER_HEADER,
     ...cells.map(serverRowOf),
+    '',
+    '## CPU by component (cores used during the run, from /proc)',
+    '',
+    'Cores of the 2-core machine each component used, averaged over the run (warm-up included); "other processes" is',
+    'everything else on the box (other engineers\' tests). The last column is the replicas\' CPU time per answered request.',
+    '',
+    CPU_HEADER,
+    ...cells.map(cpuRowOf),
     '',
     ...profileSection(),
     '## Charts',
