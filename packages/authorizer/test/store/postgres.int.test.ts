@@ -173,12 +173,15 @@ describe('PostgresStore when its server stops and comes back (private server)', 
     await blocker.connect();
     await blocker.query('BEGIN');
     await blocker.query(`SELECT * FROM accounts WHERE id = 'acc-1' FOR UPDATE`);
-    const midway = expect(store.commit(debit(account, 'tx-midway', 100, 'FOOD'))).rejects.toBeInstanceOf(
-      StoreUnavailableError,
+    // Settled into a value at once, so that an early wrong outcome fails this test instead of being reported as an
+    // unhandled rejection while the test still waits below.
+    const midway = store.commit(debit(account, 'tx-midway', 100, 'FOOD')).then(
+      (outcome) => outcome,
+      (error: unknown) => error,
     );
     await until(() => waitingOnLock(blocker, 'catraca-faults'));
     await server.stop('fast');
-    await midway;
+    expect(await midway).toBeInstanceOf(StoreUnavailableError);
     await blocker.end().catch(() => {});
 
     // Down: every call fails fast (connectionTimeoutMs bounds each attempt).
