@@ -1,5 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { assertLedgerMatches, authorize, call, createAccount, embeddedRuntime } from './helpers.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config.js';
+import { createRuntime } from '../src/runtime.js';
+import { assertLedgerMatches, authorize, call, createAccount, embeddedRuntime, silent } from './helpers.js';
 
 type R = Awaited<ReturnType<typeof embeddedRuntime>>;
 let rt: R;
@@ -177,6 +182,24 @@ describe('merchant rules API', () => {
     expect((await call(rt, 'DELETE', `/merchant-rules/${encodeURIComponent('IFD*')}`)).status).toBe(404);
     expect((await call(rt, 'PUT', '/merchant-rules', { match: '  ', category: 'MEAL' })).status).toBe(400);
     expect((await call(rt, 'PUT', '/merchant-rules', { match: 'X', category: 'GOLD' })).status).toBe(400);
+  });
+});
+
+describe('merchant rules seeding', () => {
+  it('seeds the defaults once per store: rules deleted by an operator stay deleted after a restart', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'catraca-seed-'));
+    try {
+      const first = await createRuntime(loadConfig({ DATA_DIR: dir }), silent);
+      for (const rule of (await call(first, 'GET', '/merchant-rules')).json() as Array<{ match: string }>) {
+        expect((await call(first, 'DELETE', `/merchant-rules/${encodeURIComponent(rule.match)}`)).status).toBe(204);
+      }
+      await first.close();
+      const second = await createRuntime(loadConfig({ DATA_DIR: dir }), silent);
+      expect((await call(second, 'GET', '/merchant-rules')).json()).toEqual([]);
+      await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

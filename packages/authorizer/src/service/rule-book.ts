@@ -23,15 +23,15 @@ export class RuleBook {
     return this.#rules;
   }
 
-  /** Loads the rules (seeding `seed` into an empty table) and starts the refresh loop. */
+  /**
+   * Seeds `seed` if this store was never seeded (once per store, ever: rules an operator deleted stay deleted), loads
+   * the rules and starts the refresh loop.
+   */
   async start(seed: readonly MerchantRule[] | undefined): Promise<void> {
-    let rules = await this.store.listMerchantRules();
-    if (rules.length === 0 && seed && seed.length > 0) {
-      for (const rule of seed) await this.store.putMerchantRule(rule);
-      rules = await this.store.listMerchantRules();
-      this.logger.info({ rules: rules.length }, 'seeded default merchant rules');
+    if (seed && seed.length > 0 && (await this.store.seedMerchantRules(seed))) {
+      this.logger.info({ rules: seed.length }, 'seeded default merchant rules');
     }
-    this.#rules = Object.freeze([...rules]);
+    this.#rules = Object.freeze([...(await this.store.listMerchantRules())]);
     this.#loop = this.#refreshLoop();
   }
 
