@@ -132,7 +132,8 @@ export class ComposeDriver implements ClusterDriver {
     await this.#compose({ verb: 'unpause', services: [this.#replica(index)] });
   }
 
-  async restartReplica(index: number): Promise<void> {
+  async restartReplica(index: number, env?: Record<string, string>): Promise<void> {
+    if (env) throw new UnsupportedFaultError(`restart ${this.#replica(index)} with another environment`, 'compose services keep the environment of docker-compose.yml');
     await this.#compose({ verb: 'start', services: [this.#replica(index)] });
   }
 

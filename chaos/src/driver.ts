@@ -36,13 +36,17 @@ export interface ClusterDriver {
   stopReplica(index: number): Promise<void>;
   /** SIGCONT after {@link stopReplica}. */
   resumeReplica(index: number): Promise<void>;
-  /** Starts replica `index` again (after a kill) and waits until it answers. */
-  restartReplica(index: number): Promise<void>;
   /**
-   * The replicas whose ZooKeeper session owns a lock node right now (held or queued), or undefined when the driver
-   * cannot look inside ZooKeeper. Call it while the candidate is stopped to know it stays that way.
+   * Starts replica `index` again (after a kill, or stopping it gracefully first) and waits until it answers. `env`
+   * is merged over its environment; a driver that cannot change it throws {@link UnsupportedFaultError}.
    */
-  replicasOwningLocks?(candidates: readonly number[]): Promise<number[]>;
+  restartReplica(index: number, env?: Record<string, string>): Promise<void>;
+  /**
+   * The lock nodes replica `index`'s ZooKeeper session owns right now: `held` (the lowest sequence of its lock, i.e.
+   * the replica is between "read balances" and "commit" for that account) and `queued`. Undefined when the driver
+   * cannot look inside ZooKeeper. Call it while the replica is stopped, so that the answer stays true.
+   */
+  lockNodesOf?(index: number): Promise<{ held: number; queued: number }>;
 
   /** SIGKILL the ZooKeeper leader; returns its name (for {@link restartZooKeeper}). */
   killZooKeeperLeader(): Promise<string>;

@@ -9,8 +9,8 @@ import { basename, join } from 'node:path';
 import { openPostgresStore, type Store } from '@catraca/authorizer';
 import { scrapeMetric } from '../../test-support/cluster-client.js';
 import { startLocalCluster, type LocalCluster } from '../../test-support/cluster.js';
-import { ephemeralNodes, zookeeperSessionOf } from '../../test-support/zookeeper-inspect.js';
-import type { ZooKeeperServer } from '../../test-support/zookeeper.js';
+import { zookeeperSessionOf } from '../../test-support/zookeeper-inspect.js';
+import { fourLetterWord, type ZooKeeperServer } from '../../test-support/zookeeper.js';
 import type { ClusterDriver } from './driver.js';
 import { LatencyProxy } from './latency-proxy.js';
 
@@ -92,23 +92,42 @@ export class LocalDriver implements ClusterDriver {
     return this.#c.killReplica(index, 'SIGCONT');
   }
 
-  restartReplica(index: number): Promise<void> {
-    return this.#c.restartReplica(index);
+  restartReplica(index: number, env?: Record<string, string>): Promise<void> {
+    return this.#c.restartReplica(index, env ? { env } : {});
   }
 
-  async replicasOwningLocks(candidates: readonly number[]): Promise<number[]> {
+  /** The environment every replica started with (DEADLINE_MS, …), to restore after a scenario changed one. */
+  get baseEnv(): Readonly<Record<string, string>> {
+    return this.#c.env;
+  }
+
+  async lockNodesOf(index: number): Promise<{ held: number; queued: number }> {
     const zookeeper = this.#c.zookeeper;
-    if (!zookeeper) return [];
-    const owning: number[] = [];
-    for (const index of candidates) {
-      const pid = this.#c.replicas[index]?.pid;
-      if (pid === undefined) continue;
-      const session = await zookeeperSessionOf(zookeeper, pid);
-      if (session === undefined) continue;
-      const nodes = await ephemeralNodes(zookeeper, session, '/catraca/locks/');
-      if (nodes.length > 0) owning.push(index);
+    const pid = this.#c.replicas[index]?.pid;
+    if (!zookeeper || pid === undefined) return { held: 0, queued: 0 };
+    const session = await zookeeperSessionOf(zookeeper, pid);
+    if (session === undefined) return { held: 0, queued: 0 };
+    // `dump` lists every session's ephemerals: a node holds its lock when no node of the same lock has a lower sequence.
+    const leader = await zookeeper.leader(10_000);
+    const dump = await fourLetterWord(leader.clientPort, 'dump', 2_000);
+    const lowest = new Map<string, number>();
+    const mine: Array<{ lock: string; sequence: number }> = [];
+    let owner: string | undefined;
+    for (const raw of dump.split('\n')) {
+      const line = raw.trim();
+      const header = /^(0x[0-9a-f]+):$/.exec(line);
+      if (header) {
+        owner = header[1];
+        continue;
+      }
+      const node = /^(\/catraca\/locks\/.+)\/[^/]*-lock-(\d{10})$/.exec(line);
+      if (!node) continue;
+      const [lock, sequence] = [node[1]!, Number(node[2])];
+      lowest.set(lock, Math.min(lowest.get(lock) ?? Infinity, sequence));
+      if (owner === session) mine.push({ lock, sequence });
     }
-    return owning;
+    const held = mine.filter((n) => lowest.get(n.lock) === n.sequence).length;
+    return { held, queued: mine.length - held };
   }
 
   #zookeeperMember(name: string): ZooKeeperServer {

@@ -28,10 +28,11 @@ const { values } = parseArgs({
     accounts: { type: 'string', default: '50' },
     'deadline-ms': { type: 'string', default: '250' },
     seed: { type: 'string', default: '1' },
+    'save-logs': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
-const usage = 'Usage: pnpm chaos [--full] [--scenario=N[,M…]] [--driver=local|compose] [--clients=16] [--accounts=50] [--deadline-ms=250] [--seed=1]\n';
+const usage = 'Usage: pnpm chaos [--full] [--scenario=N[,M…]] [--driver=local|compose] [--clients=16] [--accounts=50] [--deadline-ms=250] [--seed=1] [--save-logs]\n';
 if (values.help) {
   process.stdout.write(usage);
   process.exit(0);
@@ -146,6 +147,10 @@ async function main(): Promise<number> {
     seed,
   });
   const store = await driver.openStore();
+  const defaults =
+    driver instanceof LocalDriver
+      ? { DEADLINE_MS: driver.baseEnv['DEADLINE_MS'] ?? String(deadlineMs), STORE_COMMIT_TIMEOUT_MS: driver.baseEnv['STORE_COMMIT_TIMEOUT_MS'] ?? '2000' }
+      : undefined;
   // Warm-up (JIT, connection pools), not measured; its operations are checked like the others.
   const warmupMs = values.full ? 20_000 : 5_000;
   load.start();
@@ -158,13 +163,15 @@ async function main(): Promise<number> {
     for (const scenario of selected) {
       const facts: string[] = [];
       const started = performance.now();
+      const context = { driver, timing, fact: (text: string) => facts.push(text), defaults };
+      await scenario.prepare?.(context);
       await waitReady(120_000);
       load.start();
       await sleep(timing.beforeMs);
       const faultAt = performance.now();
       let skipped: string | undefined;
       try {
-        await scenario.run({ driver, timing, fact: (text) => facts.push(text) });
+        await scenario.run(context);
       } catch (error) {
         if (!(error instanceof UnsupportedFaultError)) throw error;
         skipped = error.message;
@@ -195,12 +202,17 @@ async function main(): Promise<number> {
         const saved = await driver.saveLogs(evidenceDir);
         facts.push(`replica logs saved: ${saved.join(', ') || driver.logHint()}`);
       }
+      await scenario.cleanup?.(context);
       result.durationMs = performance.now() - started;
       results.push(result);
       say(scenarioText(result));
     }
   } finally {
     await store.close().catch(() => {});
+    if (values['save-logs']) {
+      const saved = await driver.saveLogs(evidenceDir ?? join(tmpdir(), `${runId}-logs`)).catch(() => []);
+      say(`replica logs saved: ${saved.join(', ') || driver.logHint()}`);
+    }
     t = performance.now();
     await driver.stop();
     say(`cluster stopped in ${((performance.now() - t) / 1_000).toFixed(1)} s`);

@@ -4,7 +4,7 @@
  * after) and runs the invariant checker.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClusterDriver } from './driver.js';
+import { UnsupportedFaultError, type ClusterDriver } from './driver.js';
 
 export interface Timing {
   beforeMs: number;
@@ -18,14 +18,28 @@ export interface FaultContext {
   timing: Timing;
   /** Records a fact for the report (which replica, how long, what a metric said). */
   fact(text: string): void;
+  /** The replica settings a scenario's cleanup restores (undefined when the driver cannot change them). */
+  defaults: Record<string, string> | undefined;
 }
 
 export interface Scenario {
   number: number;
   title: string;
+  /** Prepares the cluster before the "before" phase (e.g. restarts a replica with another setting). */
+  prepare?(context: FaultContext): Promise<void>;
   /** Injects the fault, holds it, lifts it. Resolves once the fault is lifted (the end of the "during" phase). */
   run(context: FaultContext): Promise<void>;
+  /** Puts back what {@link prepare} changed, after the load stopped and the invariants were checked. */
+  cleanup?(context: FaultContext): Promise<void>;
 }
+
+/**
+ * The pause scenario's replica runs with a request budget longer than the pause: with the suite's short budget its
+ * held batches would simply time out on SIGCONT (timers fire first) and never reach the commit; with a long one they
+ * do commit late, on balances read before the pause — the case the version compare-and-set exists for.
+ */
+const PAUSED_REPLICA = 0;
+const LONG_BUDGET_ENV = Object.freeze({ DEADLINE_MS: '30000', STORE_COMMIT_TIMEOUT_MS: '30000' });
 
 const elapsed = (since: number): string => `${((performance.now() - since) / 1_000).toFixed(1)} s`;
 
@@ -53,31 +67,44 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     number: 2,
     title: 'SIGSTOP a lock-holding replica past the session timeout; SIGCONT',
+    async prepare({ driver, fact }) {
+      try {
+        await driver.restartReplica(PAUSED_REPLICA, { ...LONG_BUDGET_ENV });
+        fact(`replica ${PAUSED_REPLICA} restarted with DEADLINE_MS=${LONG_BUDGET_ENV.DEADLINE_MS} (a budget that outlives the pause)`);
+      } catch (error) {
+        if (!(error instanceof UnsupportedFaultError)) throw error;
+        fact(`replica ${PAUSED_REPLICA} keeps its budget (${error.message}): its held batches may time out instead of committing late`);
+      }
+    },
+    async cleanup({ driver, defaults }) {
+      if (defaults) await driver.restartReplica(PAUSED_REPLICA, { ...defaults });
+    },
     async run({ driver, timing, fact }) {
       // Counters first: a paused replica cannot be scraped.
       const before = await Promise.all(Array.from({ length: driver.replicaCount }, (_, i) => refusedCommits(driver, i)));
-      // Freeze a replica, look in ZooKeeper whether its session owns lock nodes; if not, let it run a moment and retry.
-      const candidates = Array.from({ length: driver.replicaCount }, (_, i) => i);
+      // Freeze a replica and look in ZooKeeper: keep it frozen if its session holds an account lock (it is between
+      // "read balances" and "commit"); otherwise let it run a moment and look again. After 15 s, a queued node will do.
       let paused: number | undefined;
       let looks = 0;
-      const lookUntil = performance.now() + 30_000;
-      while (paused === undefined && performance.now() < lookUntil) {
-        for (const index of candidates) {
+      let owned = { held: 0, queued: 0 };
+      const started = performance.now();
+      while (paused === undefined && performance.now() - started < 30_000) {
+        for (const index of [PAUSED_REPLICA]) {
           looks++;
           await driver.stopReplica(index);
-          const owners = driver.replicasOwningLocks ? await driver.replicasOwningLocks([index]) : [index];
-          if (owners.includes(index)) {
-            paused = index;
-            break;
+          owned = driver.lockNodesOf ? await driver.lockNodesOf(index) : { held: 1, queued: 0 };
+          const enough = owned.held > 0 || (owned.queued > 0 && performance.now() - started > 15_000);
+          if (enough) paused = index;
+          else {
+            await driver.resumeReplica(index);
+            await sleep(10);
           }
-          await driver.resumeReplica(index);
-          await sleep(10);
         }
       }
       if (paused === undefined) throw new Error(`no replica owned a lock node in ${looks} looks`);
       fact(
-        driver.replicasOwningLocks
-          ? `replica ${paused} SIGSTOPped while its ZooKeeper session owned lock nodes (look ${looks})`
+        driver.lockNodesOf
+          ? `replica ${paused} SIGSTOPped while its ZooKeeper session held ${owned.held} account lock(s) and queued for ${owned.queued} (look ${looks})`
           : `replica ${paused} paused (lock ownership not visible with this driver)`,
       );
       const pauseMs = Math.max(timing.holdMs, Math.round(driver.sessionTimeoutMs * 1.5) + 2_000);
