@@ -162,17 +162,47 @@ function serverRowOf(cell: Cell): string {
     zk ? `${perLock(zk.writes)} / ${perLock(zk.requests)}` : '–'
   } |`;
 }
+/** CPU seconds of every component of the system under test (the load generator excluded) per answered request, in ms. */
+function systemCpuMs(cell: Cell): number {
+  const { cpu, result } = cell;
+  const seconds = GROUPS.filter((g) => g !== 'load generator').reduce((sum, g) => sum + cpu.seconds[g], 0);
+  return result.throughput > 0 ? (seconds / cpu.wallS / result.throughput) * 1000 : Number.NaN;
+}
+
+function summaryRows(): string[] {
+  const rows: string[] = [];
+  for (const scenario of scenarios) {
+    for (const config of configs) {
+      const closed = cells.find((c) => c.config === config && c.scenario === scenario && c.result.mode === 'closed');
+      const open = cells.find((c) => c.config === config && c.scenario === scenario && c.result.mode === 'open');
+      if (!closed || !open) continue;
+      const cost = systemCpuMs(closed);
+      rows.push(
+        `| ${scenario} | ${CONFIG_TITLES[config]} | ${Math.round(closed.result.throughput)} | ${ms(closed.result.latency.percentile(99))} | ${Math.round(
+          open.result.throughput,
+        )} | ${ms(open.result.latency.percentile(99))} | ${closed.result.sevens.total + open.result.sevens.total} | ${ms(cost)} | ${
+          Number.isNaN(cost) ? '–' : Math.round(2000 / cost)
+        } | ${(closed.cpu.othersS / closed.cpu.wallS).toFixed(2)} / ${(open.cpu.othersS / open.cpu.wallS).toFixed(2)} |`,
+      );
+    }
+  }
+  return rows;
+}
+const SUMMARY_HEADER =
+  '| scenario | configuration | closed req/s | closed p99 ms | open req/s | open p99 ms | 07 seen | system CPU ms / request | 2 cores ÷ CPU cost, req/s | other processes, cores (closed / open) |\n' +
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---|';
+
 function cpuRowOf(cell: Cell): string {
   const { cpu, result } = cell;
   const cores = (seconds: number) => (seconds / cpu.wallS).toFixed(2);
   const perRequest = result.throughput > 0 ? ((cpu.seconds.authorizer / cpu.wallS / result.throughput) * 1000).toFixed(2) : '–';
   return `| ${CONFIG_TITLES[cell.config]} | ${cell.scenario} | ${result.mode} | ${GROUPS.map((g) => cores(cpu.seconds[g])).join(' | ')} | ${cores(
     cpu.othersS,
-  )} | ${perRequest} |`;
+  )} | ${perRequest} | ${ms(systemCpuMs(cell))} |`;
 }
 const CPU_HEADER =
-  `| configuration | scenario | loop | ${GROUPS.join(' | ')} | other processes | authorizer CPU ms / request |\n` +
-  `|---|---|---|${GROUPS.map(() => '---:').join('|')}|---:|---:|`;
+  `| configuration | scenario | loop | ${GROUPS.join(' | ')} | other processes | authorizer CPU ms / request | system CPU ms / request |\n` +
+  `|---|---|---|${GROUPS.map(() => '---:').join('|')}|---:|---:|---:|`;
 
 const SERVER_HEADER =
   '| configuration | scenario | loop | http mean ms | lock wait mean ms | lock acquisitions | lock hold mean ms | batch mean | commit mean ms | commits | version conflicts | ZooKeeper writes / requests per lock |\n' +
@@ -352,7 +382,7 @@ function writeCharts(dir: string): string[] {
       const load =
         mode === 'open' ? `open loop at ${scenario === 'hot' ? hotRate : rate}/s, latency from the intended start` : `closed loop, ${CLIENTS} clients`;
       const svg = latencyChart(`Latency distribution — ${SCENARIO_TITLES[scenario]}`, `${load}; busy 2-core box, everything on it`, series);
-      const file = path.join(dir, `latency-${scenario}-${mode}.svg`);
+      const file = path.join(dir, `latency-${scenario}-${mode}${quick ? '-quick' : ''}.svg`);
       writeFileSync(file, svg);
       written.push(file);
     }
@@ -432,6 +462,17 @@ async function main(): Promise<void> {
     '## Targets (issue 5)',
     '',
     ...targets(),
+    '',
+    '## Summary',
+    '',
+    'Closed loop: capacity at 20 clients; open loop: latency at a fixed arrival rate. "system CPU ms / request": CPU time',
+    'of every component of the system under test (replicas, PostgreSQL, ZooKeeper, Redis, nginx; not the load generator)',
+    'per answered request in the closed loop — less sensitive to the other tenants of the box than throughput is;',
+    '"2 cores ÷ CPU cost" is the throughput that cost would allow on a 2-core machine of its own (an upper bound: it ignores',
+    'waits and serialisation). "other processes": cores taken by everything else on the box meanwhile.',
+    '',
+    SUMMARY_HEADER,
+    ...summaryRows(),
     '',
     ...scenarios.flatMap((scenario) => [
       `## ${SCENARIO_TITLES[scenario]}`,
