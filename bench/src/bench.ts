@@ -362,6 +362,12 @@ function profileSection(): string[] {
     '|---|---:|---:|',
     ...summary.components.slice(0, 14).map((c) => `| ${c.name} | ${c.ms.toFixed(0)} | ${(c.share * 100).toFixed(1)}% |`),
     '',
+    'Busy time charged to the first library frame up the stack (who caused the native writes and Node internals):',
+    '',
+    '| caller | ms | share of busy |',
+    '|---|---:|---:|',
+    ...summary.callers.slice(0, 12).map((c) => `| ${c.name} | ${c.ms.toFixed(0)} | ${(c.share * 100).toFixed(1)}% |`),
+    '',
     'Hottest functions (self time):',
     '',
     '| function | where | ms | share of busy |',
@@ -377,7 +383,11 @@ function writeCharts(dir: string): string[] {
     for (const mode of ['open', 'closed'] as const) {
       const series = cells
         .filter((c) => c.scenario === scenario && c.result.mode === mode)
-        .map((c) => ({ name: CONFIG_TITLES[c.config], sorted: c.result.latency.sorted() }));
+        .map((c) => ({
+          name: CONFIG_TITLES[c.config],
+          sorted: c.result.latency.sorted(),
+          note: `${Math.round(c.result.throughput)}/s; others used ${(c.cpu.othersS / c.cpu.wallS).toFixed(1)} cores`,
+        }));
       if (series.length === 0) continue;
       const load =
         mode === 'open' ? `open loop at ${scenario === 'hot' ? hotRate : rate}/s, latency from the intended start` : `closed loop, ${CLIENTS} clients`;

@@ -7,12 +7,14 @@ export interface Series {
   name: string;
   /** Latencies in ms, sorted ascending. */
   sorted: readonly number[];
+  /** A third legend line, e.g. how busy the machine was during this run. */
+  note?: string;
 }
 
 const COLORS = ['#1b6ac9', '#d6402b', '#2a9d4b', '#8a4fc7', '#d08a00', '#555555'];
-const WIDTH = 760;
+const WIDTH = 820;
 const HEIGHT = 440;
-const MARGIN = { left: 70, right: 190, top: 46, bottom: 56 };
+const MARGIN = { left: 70, right: 250, top: 46, bottom: 56 };
 const MAX_NINES = 3; // p99.9
 
 function escape(text: string): string {
@@ -85,13 +87,14 @@ export function latencyChart(title: string, subtitle: string, series: readonly S
     const d = curve.map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p.nines).toFixed(1)},${y(p.ms).toFixed(1)}`).join(' ');
     out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
     const s = plotted[i]!;
-    const ly = MARGIN.top + 8 + i * 40;
+    const ly = MARGIN.top + 8 + i * 54;
     const lx = MARGIN.left + plotW + 14;
     out.push(
       `<line x1="${lx}" x2="${lx + 20}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="3"/>`,
       `<text x="${lx + 26}" y="${ly}" dy="4" fill="#222">${escape(s.name)}</text>`,
       `<text x="${lx + 26}" y="${ly + 16}" dy="4" fill="#666" font-size="11">p50 ${at(s.sorted, 50).toFixed(1)} · p99 ${at(s.sorted, 99).toFixed(1)} ms</text>`,
     );
+    if (s.note) out.push(`<text x="${lx + 26}" y="${ly + 30}" dy="4" fill="#666" font-size="11">${escape(s.note)}</text>`);
   });
   out.push('</svg>', '');
   return out.join('\n');

@@ -25,7 +25,15 @@ export interface ProfileSummary {
   /** Self time by component, busy time only (idle excluded), largest first. */
   components: { name: string; ms: number; share: number }[];
   functions: { name: string; where: string; ms: number; share: number }[];
+  /**
+   * Busy time charged to the first library or application frame up the stack (our packages or an npm package), so
+   * that native socket writes and Node internals are charged to whoever called them.
+   */
+  callers: { name: string; ms: number; share: number }[];
 }
+
+const isLibrary = (component: string): boolean =>
+  !component.startsWith('(') && !component.startsWith('node:') && component !== '(native)';
 
 /** The component a script belongs to: `@catraca/<pkg>`, an npm package, `node:<module>` or a V8 pseudo-node. */
 export function componentOf(url: string, functionName: string): string {
@@ -43,6 +51,18 @@ export function componentOf(url: string, functionName: string): string {
 export function summarizeProfile(file: string, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const callerOf = (id: number): string => {
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+      const frame = byId.get(at)!.callFrame;
+      const component = componentOf(frame.url, frame.functionName);
+      if (isLibrary(component)) return component;
+    }
+    const frame = byId.get(id)!.callFrame;
+    return componentOf(frame.url, frame.functionName);
+  };
+  const callers = new Map<string, number>();
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
   const totalUs = profile.endTime - profile.startTime;
@@ -57,6 +77,8 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
     }
     const component = componentOf(frame.url, frame.functionName);
     components.set(component, (components.get(component) ?? 0) + us);
+    const caller = callerOf(id);
+    callers.set(caller, (callers.get(caller) ?? 0) + us);
     const where = frame.url === '' ? component : `${component}:${frame.url.split('/').pop()}:${frame.lineNumber + 1}`;
     const key = `${frame.functionName}@${where}`;
     const entry = functions.get(key) ?? { name: frame.functionName || '(anonymous)', where, us: 0 };
@@ -74,5 +96,8 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
       .sort((a, b) => b.us - a.us)
       .slice(0, top)
       .map((f) => ({ name: f.name, where: f.where, ms: f.us / 1000, share: f.us / busyUs })),
+    callers: [...callers]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, us]) => ({ name, ms: us / 1000, share: us / busyUs })),
   };
 }
