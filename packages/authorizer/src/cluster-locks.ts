@@ -20,6 +20,9 @@ export async function openZooKeeperLocks(config: Config, logger: Logger): Promis
     connectionString: config.ZOOKEEPER_CONNECT!,
     sessionTimeoutMs: config.ZOOKEEPER_SESSION_TIMEOUT_MS,
     namespace: config.ZOOKEEPER_NAMESPACE,
+    // An account's lock parent is kept this long after its last use: a lock on a warm account costs two writes
+    // (create, delete) instead of four (create fails, parent, create, delete) plus the reap.
+    reapDelayMs: config.ZOOKEEPER_REAP_DELAY_MS,
     ...(auth ? { auth } : {}),
     logger,
   });

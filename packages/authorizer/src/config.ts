@@ -43,6 +43,7 @@ export const configSchema = z.object({
     ZOOKEEPER_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]+$/).default('catraca'),
     ZOOKEEPER_SESSION_TIMEOUT_MS: int(1_000, 120_000).default(6_000),
     ZOOKEEPER_AUTH: z.string().min(3).optional(),
+    ZOOKEEPER_REAP_DELAY_MS: int(0, 3_600_000).default(120_000),
 
     CACHE: z.enum(['memory', 'redis']).default('memory'),
     CACHE_TTL_MS: int(1_000, 365 * 24 * 3600 * 1000).default(24 * 3600 * 1000),

@@ -186,6 +186,15 @@ describe('ZooKeeperLockManager on a standalone server', () => {
     expect(await children(admin, '/reap/locks')).toEqual([]);
   }, 180_000);
 
+  test('a long reap delay keeps a key parent between uses, and close() does not wait it out', async () => {
+    const m = manager({ namespace: 'linger', reapDelayMs: 600_000 });
+    for (let i = 0; i < 20; i++) await (await m.acquire('warm')).release();
+    expect(await children(admin, '/linger/locks')).toEqual(['warm']);
+    // Bounded by the test's timeout (30 s), far below the 10-minute reap delay.
+    await m.close();
+    expect(m.state).toBe('closed');
+  });
+
   test('a reap racing with new acquires never breaks mutual exclusion', async () => {
     const a = manager({ namespace: 'race', reapDelayMs: 0 });
     const b = manager({ namespace: 'race', reapDelayMs: 0 });

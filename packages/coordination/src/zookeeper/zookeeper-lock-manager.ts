@@ -78,6 +78,7 @@ export class ZooKeeperLockManager implements LockManager {
   readonly #held = new Set<ZooKeeperLock>();
   /** Keys with an acquisition in progress or a held lock, with their count: their parent is not reaped. */
   readonly #busyKeys = new Map<string, number>();
+  readonly #reapTimers = new Map<string, NodeJS.Timeout>();
   readonly #waits = new Set<AbortController>();
   readonly #background = new Set<Promise<unknown>>();
   readonly #root: string;
@@ -149,6 +150,8 @@ export class ZooKeeperLockManager implements LockManager {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const timer of this.#reapTimers.values()) clearTimeout(timer);
+    this.#reapTimers.clear();
     for (const wait of this.#waits) wait.abort(new ClosedError());
     const releases = [...this.#held].map((lock) => {
       lock.lose('closed');
@@ -412,19 +415,30 @@ export class ZooKeeperLockManager implements LockManager {
     if (delta < 0) this.#scheduleReap(key);
   }
 
-  /** Deletes a key's parent once no local acquisition uses it; ZooKeeper refuses if another process has a node in it. */
+  /**
+   * Deletes a key's parent `reapDelayMs` after its last local use; ZooKeeper refuses if another process has a node in
+   * it. One timer per key, pushed back by every release, so a hot key has one pending reap, not one per release, and
+   * `close()` clears them instead of waiting them out.
+   */
   #scheduleReap(key: string): void {
     if (this.#closed) return;
-    const reap = async (): Promise<void> => {
-      if (this.#options.reapDelayMs > 0) await sleep(this.#options.reapDelayMs, undefined, { ref: false });
+    clearTimeout(this.#reapTimers.get(key));
+    const reap = (): void => {
+      this.#reapTimers.delete(key);
       if (this.#busyKeys.has(key) || this.#closed) return;
-      try {
-        await this.#session.remove(`${this.#root}/locks/${key}`);
-      } catch {
-        // NOT_EMPTY (someone else waits or holds), NO_NODE (already reaped), or no connection: leave it.
-      }
+      this.#track(
+        this.#session.remove(`${this.#root}/locks/${key}`).catch(() => {
+          // NOT_EMPTY (someone else waits or holds), NO_NODE (already reaped), or no connection: leave it.
+        }),
+      );
     };
-    this.#track(reap());
+    if (this.#options.reapDelayMs === 0) {
+      reap();
+      return;
+    }
+    const timer = setTimeout(reap, this.#options.reapDelayMs);
+    timer.unref();
+    this.#reapTimers.set(key, timer);
   }
 
   #onState(state: ConnectionState): void {
