@@ -8,6 +8,9 @@ export interface PostgresMigration {
 /** Key of the advisory lock that serializes migrations across replicas starting together. */
 export const MIGRATION_LOCK_KEY = 0x43_41_54_52; // "CATR"
 
+/** SQLSTATE raised by `catraca_raise` (a class of its own, unused by PostgreSQL). */
+export const LATE_DUPLICATE_SQLSTATE = 'CT001';
+
 const CATEGORY = `('FOOD', 'MEAL', 'CASH')`;
 
 /*
@@ -79,6 +82,19 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
       INSERT INTO store_meta (key, value)
         SELECT 'merchant_rules_seeded', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
         WHERE EXISTS (SELECT 1 FROM merchant_rules);
+    `,
+  },
+  {
+    version: 3,
+    name: 'catraca_raise: fails the single-statement commit that lost a record-id race',
+    // Called from a CASE inside the commit statement, so that the whole statement (its UPDATE too) rolls back.
+    sql: `
+      CREATE OR REPLACE FUNCTION catraca_raise(message TEXT) RETURNS BOOLEAN
+      LANGUAGE plpgsql VOLATILE AS $$
+      BEGIN
+        RAISE EXCEPTION USING ERRCODE = '${LATE_DUPLICATE_SQLSTATE}', MESSAGE = message;
+      END;
+      $$;
     `,
   },
 ]);
