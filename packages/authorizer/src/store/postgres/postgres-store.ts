@@ -1,3 +1,4 @@
+import net from 'node:net';
 import pg from 'pg';
 import type { Account, Balances, LedgerEntry, MerchantRule, TransactionRecord } from '../../domain/types.js';
 import {
@@ -14,7 +15,8 @@ import { silentStoreLogger } from '../logger.js';
 import { checkPage } from '../page.js';
 import type { StoreLogger } from '../logger.js';
 import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from '../port.js';
-import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './migrations.js';
+import { COMMIT_STATEMENT_NAME, COMMIT_STATEMENT_TEXT, commitStatementValues } from './commit-statement.js';
+import { LATE_DUPLICATE_SQLSTATE, MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './migrations.js';
 import { accountFromRow, ledgerFromRow, recordFromRow } from '../sql-rows.js';
 import type { Row } from '../sql-rows.js';
 
@@ -50,7 +52,7 @@ export const POSTGRES_STORE_DEFAULTS = Object.freeze({
 });
 
 interface Session {
-  query(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
+  query(text: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult<Row>>;
   /**
    * The COMMIT is on its way: from here on an abort no longer rolls back, it abandons a call whose outcome is
    * unknown (the connection is destroyed; the server may or may not have committed).
@@ -60,16 +62,15 @@ interface Session {
   markBroken(): void;
 }
 
-/** The record insert lost a race on a record id after the duplicate check: the chain is a duplicate after all. */
-class LateDuplicate extends Error {}
-
 /**
- * A PostgreSQL store. Each commit (a chain of records on one account) is one READ COMMITTED transaction: a
- * duplicate-id check on every record id, a compare-and-set UPDATE on the account version (which also waits on a
- * concurrent writer's row lock and then re-checks the version), and one multi-row insert each for the records and
- * the ledger entries. An aborted call closes its connection, so the server rolls the transaction back. An abort that
- * arrives after COMMIT was sent closes the connection too, but the transaction may have committed: the call rejects
- * with {@link StoreUnavailableError} saying the outcome is unknown (a retry with the same ids finds out).
+ * A PostgreSQL store. Each commit (a chain of records on one account) is one statement in autocommit, one round trip
+ * (see `commit-statement.ts`): a duplicate-id check on every record id, a compare-and-set UPDATE on the account
+ * version (which also waits on a concurrent writer's row lock and then re-checks the version), and one multi-row
+ * insert each for the records and the ledger entries; a record id that another writer inserted meanwhile fails the
+ * whole statement. Once that statement is sent, an abort cannot know whether it committed: the call rejects with
+ * {@link StoreUnavailableError} saying the outcome is unknown (a retry with the same ids finds out), the connection is
+ * closed, and a cancel request stops the statement if it is still running (waiting on a lock, say). Other
+ * transactions (migrations, account creation, seeding) are BEGIN … COMMIT; an abort before their COMMIT rolls back.
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
@@ -162,49 +163,47 @@ export class PostgresStore implements Store {
 
   async commit(request: CommitRequest, options?: StoreCallOptions): Promise<CommitOutcome> {
     checkCommitRequest(request);
-    const { accountId, expectedVersion, balances, ledger, records } = request;
+    const { accountId, expectedVersion, records } = request;
     const ids = records.map((record) => record.id);
-    const deltas = ledgerDeltas(ledger);
-    try {
-      return await this.#transaction(options, async (s): Promise<CommitOutcome> => {
+    const query = {
+      name: COMMIT_STATEMENT_NAME,
+      text: COMMIT_STATEMENT_TEXT,
+      values: commitStatementValues(request, ledgerDeltas(request.ledger)),
+    };
+    return this.#session(options, async (s): Promise<CommitOutcome> => {
+      // One statement in autocommit is the whole transaction: once it is sent, an abort leaves the outcome unknown.
+      s.shield();
+      let row: Row | undefined;
+      try {
+        row = (await s.query(query)).rows[0];
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== LATE_DUPLICATE_SQLSTATE) throw error;
+        // The statement rolled back; the other writer's records are committed, so they can be read now.
         const existing = await selectRecords(s, ids);
-        if (existing.length > 0) return { status: 'duplicate_id', existing };
-        // The compare-and-set fence; the balance terms refuse new balances that the ledger deltas do not explain.
-        const updated = await s.query(
-          `UPDATE accounts SET food = $3, meal = $4, cash = $5, version = version + $9
-           WHERE id = $1 AND version = $2 AND food + $6 = $3 AND meal + $7 = $4 AND cash + $8 = $5`,
-          [
-            accountId,
-            expectedVersion,
-            balances.FOOD,
-            balances.MEAL,
-            balances.CASH,
-            deltas.FOOD,
-            deltas.MEAL,
-            deltas.CASH,
-            records.length,
-          ],
-        );
-        if (updated.rowCount === 0) {
-          const current = await s.query('SELECT version FROM accounts WHERE id = $1', [accountId]);
-          const row = current.rows[0];
-          if (row === undefined) return { status: 'unknown_account' };
-          if (toSafeInteger(row['version']) !== expectedVersion) return { status: 'version_conflict' };
-          throw conservationError(accountId);
-        }
-        // ON CONFLICT waits for a concurrent insert of the same id and then skips the row: fewer rows came back.
-        const inserted = await insertRecords(s, records);
-        if (inserted !== records.length) throw new LateDuplicate();
-        await insertLedger(s, ledger);
-        return { status: 'committed' };
-      });
-    } catch (error) {
-      if (!(error instanceof LateDuplicate)) throw error;
-      // Rolled back; the other writer's records are committed, so they can be read now.
-      const existing = await this.#session(options, (s) => selectRecords(s, ids));
-      if (existing.length === 0) throw new StoreUnavailableError('duplicate transaction id vanished');
-      return { status: 'duplicate_id', existing };
-    }
+        if (existing.length === 0) throw new StoreUnavailableError('duplicate transaction id vanished');
+        return { status: 'duplicate_id', existing };
+      }
+      if (row === undefined) throw new StoreUnavailableError('postgres commit returned no row');
+      if (row['updated'] === true) return { status: 'committed' };
+      const existing = row['existing'];
+      if (Array.isArray(existing) && existing.length > 0) {
+        const byId = new Map((existing as Row[]).map((found) => [found['id'], found]));
+        return {
+          status: 'duplicate_id',
+          existing: ids.flatMap((id) => {
+            const found = byId.get(id);
+            return found === undefined ? [] : [recordFromRow(found)];
+          }),
+        };
+      }
+      if (row['snapshot_version'] === null) return { status: 'unknown_account' };
+      // At the expected version, balances that do not add up are a caller bug; balances that do mean the row changed
+      // after the statement's snapshot.
+      if (toSafeInteger(row['snapshot_version']) === expectedVersion && row['snapshot_conserved'] !== true) {
+        throw conservationError(accountId);
+      }
+      return { status: 'version_conflict' };
+    });
   }
 
   async listTransactions(
@@ -310,7 +309,8 @@ export class PostgresStore implements Store {
       client.release(error);
     };
     const session: Session = {
-      query: (text, values) => client.query<Row>(text, values),
+      query: (text, values) =>
+        typeof text === 'string' ? client.query<Row>(text, values) : client.query<Row>(text),
       shield: () => {
         shielded = true;
       },
@@ -321,6 +321,8 @@ export class PostgresStore implements Store {
     let onAbort = (): void => {};
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => {
+        // The statement may still be running (a lock wait): ask the server to cancel it, then drop the connection.
+        if (shielded) cancelBackend(client);
         release(new Error('store call aborted'));
         reject(
           shielded
@@ -358,8 +360,7 @@ function isOwnRefusal(error: unknown): boolean {
   return (
     error instanceof AccountExistsError ||
     error instanceof InvalidDocumentError ||
-    error instanceof RangeError ||
-    error instanceof LateDuplicate
+    error instanceof RangeError
   );
 }
 
@@ -399,6 +400,33 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, d
   });
 }
 
+/** PostgreSQL's CancelRequest code (protocol 3.0). */
+const CANCEL_REQUEST_CODE = 80_877_102;
+
+/**
+ * Best effort, fire and forget: sends a CancelRequest for whatever statement `client`'s backend is running, so that a
+ * statement abandoned while it waits (on a row lock, say) fails instead of committing later. A statement that
+ * finished already is not affected: the caller still reports the outcome as unknown.
+ */
+function cancelBackend(client: pg.PoolClient): void {
+  // The backend's key, which the driver keeps from the BackendKeyData message (it has no typed accessor).
+  const { processID, secretKey } = client as unknown as { processID?: unknown; secretKey?: unknown };
+  if (typeof processID !== 'number' || typeof secretKey !== 'number') return;
+  const message = Buffer.alloc(16);
+  message.writeInt32BE(16, 0);
+  message.writeInt32BE(CANCEL_REQUEST_CODE, 4);
+  message.writeInt32BE(processID, 8);
+  message.writeInt32BE(secretKey, 12);
+  const { host, port } = client;
+  const socket = host.startsWith('/') ? net.connect({ path: `${host}/.s.PGSQL.${port}` }) : net.connect({ host, port });
+  socket.setTimeout(CANCEL_TIMEOUT_MS, () => socket.destroy());
+  socket.on('error', () => socket.destroy());
+  socket.on('connect', () => socket.end(message));
+}
+
+/** A cancel that cannot reach the server within this long is given up. */
+const CANCEL_TIMEOUT_MS = 2_000;
+
 function positiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new ConfigError(`postgres ${name} must be a positive integer, got ${value}`);
@@ -423,34 +451,6 @@ async function selectRecords(s: Session, ids: readonly string[]): Promise<Transa
     const row = byId.get(id);
     return row === undefined ? [] : [recordFromRow(row)];
   });
-}
-
-/** One multi-row INSERT; answers how many rows went in (a row whose id exists already is skipped). */
-async function insertRecords(s: Session, records: readonly TransactionRecord[]): Promise<number> {
-  const column = <K extends keyof TransactionRecord>(key: K) => records.map((record) => record[key]);
-  const inserted = await s.query(
-    `INSERT INTO transactions (id, account_id, kind, amount, mcc, merchant, category, applied_category, code,
-       reason, payload_hash, version, created_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-       $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::timestamptz[])
-     ON CONFLICT (id) DO NOTHING`,
-    [
-      column('id'),
-      column('accountId'),
-      column('kind'),
-      column('amount'),
-      column('mcc'),
-      column('merchant'),
-      column('category'),
-      column('appliedCategory'),
-      column('code'),
-      column('reason'),
-      column('payloadHash'),
-      column('version'),
-      column('createdAt'),
-    ],
-  );
-  return inserted.rowCount ?? 0;
 }
 
 /** One multi-row INSERT, in the given order (which `seq` keeps for `listLedger`). */
