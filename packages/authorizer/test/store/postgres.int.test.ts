@@ -109,6 +109,29 @@ describe('PostgresStore specifics', () => {
     );
     expect(rows).toEqual([{ n: 0 }]);
   });
+  it('a commit that waited on a writer which moved the version on answers version_conflict, not a conservation error', async () => {
+    const account = await store.createAccount('acc-1', { FOOD: 1_000, MEAL: 0, CASH: 0 });
+    // Watches from outside the writer's transaction (pg_stat_activity is read once per transaction).
+    const watcher = new pg.Client({ connectionString: db.connectionString });
+    watcher.on('error', () => {});
+    await watcher.connect();
+    // The other writer's change is invisible to the waiting commit's snapshot, which still shows the expected version.
+    for (const [food, version] of [
+      [1_000, 1],
+      [700, 2],
+    ] as const) {
+      await admin.query('BEGIN');
+      await admin.query(`UPDATE accounts SET food = $1, version = $2 WHERE id = 'acc-1'`, [food, version]);
+      const pending = store.commit(debit({ ...account, version: version - 1 }, `tx-${version}`, 100, 'FOOD'));
+      await until(() => waitingOnLock(watcher, 'catraca-specifics'));
+      await admin.query('COMMIT');
+      expect(await pending).toEqual({ status: 'version_conflict' });
+      expect(await store.getTransaction(`tx-${version}`)).toBeUndefined();
+    }
+    await watcher.end();
+    expect(await store.getAccount('acc-1')).toMatchObject({ version: 2, balances: { FOOD: 700 } });
+  });
+
   it('a record id inserted by another replica after the duplicate check rolls the chain back: duplicate_id', async () => {
     const account = await store.createAccount('acc-1', { FOOD: 1_000, MEAL: 0, CASH: 0 });
     await store.createAccount('acc-2', { FOOD: 0, MEAL: 0, CASH: 0 });
@@ -172,7 +195,8 @@ describe('PostgresStore when its server stops and comes back (private server)', 
     expect(await store.commit(debit(account, 'tx-1', 100, 'FOOD'))).toEqual({ status: 'committed' });
     account = (await store.getAccount('acc-1'))!;
 
-    // A commit caught mid-way: it waits on a row lock when the server shuts down.
+    // A commit caught mid-way: it waits on a row lock when the server crashes. (A fast shutdown could release the
+    // blocker's lock before ending the commit's backend, and the commit — one statement — would then go in whole.)
     const blocker = new pg.Client({ connectionString: db.connectionString });
     blocker.on('error', () => {});
     await blocker.connect();
@@ -185,8 +209,10 @@ describe('PostgresStore when its server stops and comes back (private server)', 
       (error: unknown) => error,
     );
     await until(() => waitingOnLock(blocker, 'catraca-faults'));
-    await server.stop('fast');
-    expect(await midway).toBeInstanceOf(StoreUnavailableError);
+    await server.stop('immediate');
+    const outcome = await midway;
+    expect(outcome).toBeInstanceOf(StoreUnavailableError);
+    expect((outcome as Error).message).toMatch(/outcome unknown/);
     await blocker.end().catch(() => {});
 
     // Down: every call fails fast (connectionTimeoutMs bounds each attempt).

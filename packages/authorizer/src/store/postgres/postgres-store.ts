@@ -342,7 +342,12 @@ export class PostgresStore implements Store {
       // Our own refusals come after a clean ROLLBACK; anything else may have left the connection in any state.
       const clean = !broken && isOwnRefusal(error);
       release(clean ? undefined : error instanceof Error ? error : new Error(String(error)));
-      throw this.#unavailable(error, 'postgres store call failed');
+      // A server's error answer means the statement failed; a lost connection after the commit was sent means anything.
+      const unknown = shielded && !(error instanceof pg.DatabaseError);
+      throw this.#unavailable(
+        error,
+        unknown ? 'postgres commit outcome unknown: the connection failed after the commit was sent' : 'postgres store call failed',
+      );
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
