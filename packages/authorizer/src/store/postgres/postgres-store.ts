@@ -54,8 +54,8 @@ export const POSTGRES_STORE_DEFAULTS = Object.freeze({
 interface Session {
   query(text: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult<Row>>;
   /**
-   * The COMMIT is on its way: from here on an abort no longer rolls back, it abandons a call whose outcome is
-   * unknown (the connection is destroyed; the server may or may not have committed).
+   * The commit is on its way (a COMMIT, or the single commit statement): from here on an abort no longer rolls back,
+   * it abandons a call whose outcome is unknown (the connection is destroyed; the server may or may not have committed).
    */
   shield(): void;
   /** The connection's state is unknown (a failed ROLLBACK): destroy it instead of returning it to the pool. */
@@ -326,7 +326,7 @@ export class PostgresStore implements Store {
         release(new Error('store call aborted'));
         reject(
           shielded
-            ? new StoreUnavailableError('postgres commit outcome unknown: the call was abandoned after COMMIT was sent', {
+            ? new StoreUnavailableError('postgres commit outcome unknown: the call was abandoned after the commit was sent', {
                 cause: signal?.reason,
               })
             : new StoreUnavailableError('store call aborted', { cause: signal?.reason }),
