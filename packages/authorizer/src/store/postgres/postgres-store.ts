@@ -54,8 +54,9 @@ export const POSTGRES_STORE_DEFAULTS = Object.freeze({
 interface Session {
   query(text: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult<Row>>;
   /**
-   * The commit is on its way (a COMMIT, or the single commit statement): from here on an abort no longer rolls back,
-   * it abandons a call whose outcome is unknown (the connection is destroyed; the server may or may not have committed).
+   * The commit is on its way (a COMMIT, or the single commit statement): from here on an abort no longer rolls
+   * back, it abandons a call whose outcome is unknown (the connection is destroyed; the server may or may not have
+   * committed).
    */
   shield(): void;
   /** The connection's state is unknown (a failed ROLLBACK): destroy it instead of returning it to the pool. */
@@ -346,7 +347,9 @@ export class PostgresStore implements Store {
       const unknown = shielded && !(error instanceof pg.DatabaseError);
       throw this.#unavailable(
         error,
-        unknown ? 'postgres commit outcome unknown: the connection failed after the commit was sent' : 'postgres store call failed',
+        unknown
+          ? 'postgres commit outcome unknown: the connection failed after the commit was sent'
+          : 'postgres store call failed',
       );
     } finally {
       signal?.removeEventListener('abort', onAbort);
