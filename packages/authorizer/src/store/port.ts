@@ -1,7 +1,11 @@
 import type { Account, Balances, LedgerEntry, MerchantRule, TransactionRecord } from '../domain/types.js';
 
 export interface StoreCallOptions {
-  /** Abandons the call when it fires (request deadline). A write abandoned this way is rolled back. */
+  /**
+   * Abandons the call when it fires. A write abandoned before it was sent to the backend writes nothing; one abandoned
+   * while the backend was committing it rejects with a {@link StoreUnavailableError} whose outcome is unknown (applied
+   * whole or not at all, never half): a retry with the same transaction ids tells which.
+   */
   signal?: AbortSignal;
 }
 

@@ -9,6 +9,7 @@ import { silentStoreLogger } from '../logger.js';
 import { checkPage } from '../page.js';
 import type { StoreLogger } from '../logger.js';
 import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from '../port.js';
+import { initialized } from '../open-store.js';
 import { COLLECTION_INDEXES, COLLECTION_VALIDATORS } from './schema.js';
 
 export interface MongoStoreOptions {
@@ -395,14 +396,7 @@ export class MongoStore implements Store {
 
 /** Connects a {@link MongoStore} and creates its collections and indexes. */
 export async function openMongoStore(options: MongoStoreOptions): Promise<MongoStore> {
-  const store = new MongoStore(options);
-  try {
-    await store.init();
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-  return store;
+  return initialized(new MongoStore(options));
 }
 
 function hasLabel(error: unknown, label: MongoErrorLabel): boolean {

@@ -15,6 +15,7 @@ import { silentStoreLogger } from '../logger.js';
 import { checkPage } from '../page.js';
 import type { StoreLogger } from '../logger.js';
 import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from '../port.js';
+import { initialized } from '../open-store.js';
 import { COMMIT_STATEMENT_NAME, COMMIT_STATEMENT_TEXT, commitStatementValues } from './commit-statement.js';
 import { LATE_DUPLICATE_SQLSTATE, MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './migrations.js';
 import { accountFromRow, ledgerFromRow, recordFromRow } from '../sql-rows.js';
@@ -374,14 +375,7 @@ function isOwnRefusal(error: unknown): boolean {
 
 /** Opens a {@link PostgresStore} and runs its migrations. */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
-  const store = new PostgresStore(options);
-  try {
-    await store.init();
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-  return store;
+  return initialized(new PostgresStore(options));
 }
 
 /** Resolves like `promise` unless `signal` fires first; a value that arrives too late is handed to `discard`. */

@@ -8,6 +8,7 @@ import { silentStoreLogger } from '../logger.js';
 import { checkPage } from '../page.js';
 import type { StoreLogger } from '../logger.js';
 import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from '../port.js';
+import { initialized } from '../open-store.js';
 import { accountFromRow, ledgerFromRow, recordFromRow, type Row } from '../sql-rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
@@ -312,14 +313,7 @@ export class SqliteStore implements Store {
 
 /** Opens a {@link SqliteStore} and runs its migrations. */
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
-  const store = new SqliteStore(options);
-  try {
-    await store.init();
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-  return store;
+  return initialized(new SqliteStore(options));
 }
 
 function prepare(db: Database.Database) {
