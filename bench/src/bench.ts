@@ -435,9 +435,9 @@ async function main(): Promise<void> {
     '',
     `Machine: ${machine}`,
     '',
-    'A busy, shared 2-core box: other engineers ran tests on it during the run, and everything — the ZooKeeper ensemble',
-    '(3 JVMs), redis-server, PostgreSQL, the authorizer replicas, nginx and the load generator — ran on it. The figures',
-    'are a floor and vary from run to run.',
+    'A shared 2-core box: everything — the ZooKeeper ensemble (3 JVMs), redis-server, PostgreSQL, the authorizer',
+    'replicas, nginx and the load generator — ran on it. What other processes used meanwhile is in the "other',
+    'processes" column; the figures are a floor and vary from run to run.',
     '',
     `Reproduce: \`pnpm bench${quick ? ' --quick' : ''}${values.scenarios !== SCENARIOS.join(',') ? ` --scenarios=${values.scenarios}` : ''}${
       values.configs !== CONFIGS.join(',') ? ` --configs=${values.configs}` : ''
