@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../../src/store/sqlite/sqlite-store.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, InvalidDocumentError } from '../../src/errors.js';
 import { SqliteStore, openSqliteStore } from '../../src/store/index.js';

@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Account, Balances, LedgerEntry, MerchantRule, TransactionRecord } from '../../domain/types.js';
 import { AccountExistsError, CatracaError, ConfigError, StoreUnavailableError } from '../../errors.js';
 import { throwIfAborted } from '../abort.js';
@@ -11,6 +12,15 @@ import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, Transaction
 import { initialized } from '../open-store.js';
 import { accountFromRow, ledgerFromRow, recordFromRow, type Row } from '../sql-rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+
+/**
+ * The SQLite driver for this Node: better-sqlite3 12 (an addon compiled at install) on Node 20, and 13 (Node-API, a
+ * prebuilt binary) on Node 22 and later. 12's statements abort Node 24 when one is finalized outside a Node
+ * environment (an upstream defect: teardown, or a GC inside a vm context), and 13 does not run on Node 20. Same API.
+ */
+export const Database: typeof BetterSqlite3 = createRequire(import.meta.url)(
+  Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3',
+);
 
 export interface SqliteStoreOptions {
   /** Database file, or `:memory:` (tests only: nothing survives `close()`). */
@@ -45,7 +55,7 @@ interface PendingCommit {
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
-  readonly #db: Database.Database;
+  readonly #db: BetterSqlite3.Database;
   readonly #logger: StoreLogger;
   #statements: ReturnType<typeof prepare> | undefined;
   #commitStep: ((request: CommitRequest) => CommitOutcome) | undefined;
@@ -316,7 +326,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   return initialized(new SqliteStore(options));
 }
 
-function prepare(db: Database.Database) {
+function prepare(db: BetterSqlite3.Database) {
   return {
     accountExists: db.prepare('SELECT 1 FROM accounts WHERE id = ?'),
     accountVersion: db.prepare('SELECT version FROM accounts WHERE id = ?'),
