@@ -3,6 +3,7 @@
  * (what an acquirer does), and the admin reads a test checks the store with. Plain `fetch`; no test framework.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sumSamples as metricSum } from '../bench/src/metrics.js';
 
 export interface Reply {
   status: number;
@@ -143,20 +144,9 @@ export function centavos(amount: string): number {
 
 /**
  * Sums the samples of one Prometheus metric in a replica's `/metrics` text whose labels include `labels`
- * (e.g. `metricSum(text, 'catraca_decisions_total', { code: '00' })`).
+ * (e.g. `metricSum(text, 'catraca_decisions_total', { code: '00' })`). The benchmark's parser, shared.
  */
-export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const labelText = match[2] ?? '';
-    const ok = Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`));
-    if (ok) sum += Number(match[3]);
-  }
-  return sum;
-}
+export { metricSum };
 
 /** Fetches `url/metrics` and sums one metric (see {@link metricSum}). */
 export async function scrapeMetric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
