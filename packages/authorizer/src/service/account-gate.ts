@@ -131,12 +131,8 @@ export class AccountGate<I, O> {
     const queue = this.#queues.get(accountId)!;
     try {
       while (queue.length > 0) {
+        // A job whose signal fired has already left the queue (see `run`): the head is always live.
         const head = queue[0]!;
-        if (head.signal.aborted) {
-          queue.shift();
-          head.reject(new GateRefusal('deadline_exceeded', { cause: head.signal.reason }));
-          continue;
-        }
         const acquired = await this.#acquire(accountId, head);
         if (acquired === 'refused') continue;
         await this.#serveBatch(accountId, queue, acquired);
@@ -195,13 +191,7 @@ export class AccountGate<I, O> {
     try {
       for (let first = true; queue.length > 0; first = false) {
         if (!first && (performance.now() - started >= maxHoldMs || lock?.signal.aborted)) break;
-        const batch: Job<I, O>[] = [];
-        while (queue.length > 0 && batch.length < maxBatch) {
-          const job = queue.shift()!;
-          if (job.signal.aborted) job.reject(new GateRefusal('deadline_exceeded', { cause: job.signal.reason }));
-          else batch.push(job);
-        }
-        if (batch.length === 0) continue;
+        const batch = queue.splice(0, maxBatch);
         metrics.batchSize.observe(batch.length);
         try {
           const results = await process(accountId, batch, ctx);
