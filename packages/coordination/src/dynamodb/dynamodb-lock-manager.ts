@@ -1,0 +1,446 @@
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+  type GetItemCommandInput,
+  type UpdateItemCommandInput,
+  type UpdateItemCommandOutput,
+} from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  ClosedError,
+  CoordinationError,
+  CoordinationUnavailableError,
+  InvalidArgumentError,
+  LockLostError,
+  LockTimeoutError,
+  type LockLostReason,
+} from '../errors.js';
+import type { AcquireOptions, ConnectionState, Lock, LockManager } from '../types.js';
+import { assertKey, waitSignal } from '../wait.js';
+import { runWithLock } from '../with-lock.js';
+import { DynamoDbLock } from './dynamodb-lock.js';
+import {
+  DYNAMODB_LOCK_DEFAULTS,
+  MAX_PARTITION_KEY_BYTES,
+  resolveDynamoDbOptions,
+  type DynamoDbLockManagerOptions,
+  type ResolvedDynamoDbOptions,
+} from './options.js';
+import {
+  acquireRequest,
+  fenceOf,
+  isConditionFailed,
+  readRequest,
+  recordOf,
+  releaseRequest,
+  renewRequest,
+  type LockRecord,
+} from './requests.js';
+
+/** Record versions remembered for stale-lease detection; beyond this, the oldest observations are forgotten. */
+const MAX_OBSERVATIONS = 10_000;
+
+/** The one busy answer of a try-lock (`timeoutMs: 0`). */
+class BusyOnce extends Error {}
+
+/**
+ * Per-key mutual exclusion on Amazon DynamoDB: a lease lock on conditional writes, after Amazon's DynamoDB Lock Client.
+ * One item per key names its holder; every acquisition increments the item's fence counter in the same conditional
+ * write, which gives the fencing token. The holder renews its lease every `leaseMs / 3`; a waiter takes over a lock
+ * only after it has seen the item's record version unchanged for a whole lease *on its own monotonic clock*, so no
+ * wall clock is compared across machines. Waiters poll with a jittered backoff (one consistent read per poll); a
+ * release made by this manager wakes one of its own waiters on that key at once.
+ */
+export class DynamoDbLockManager implements LockManager {
+  /** Defaults of every optional constructor option. */
+  static readonly DEFAULTS = DYNAMODB_LOCK_DEFAULTS;
+  readonly #options: ResolvedDynamoDbOptions;
+  readonly #client: DynamoDBClient;
+  readonly #ownsClient: boolean;
+  readonly #held = new Set<DynamoDbLock>();
+  /** One controller per acquisition in progress; close() aborts them. */
+  readonly #waits = new Set<AbortController>();
+  /** Local waiters pausing between polls, per key; a local release wakes the oldest. */
+  readonly #sleepers = new Map<string, Set<() => void>>();
+  /** Per partition key: the record version a waiter last saw, and (monotonic) when it first saw it. */
+  readonly #seen = new Map<string, { rvn: string; at: number }>();
+  readonly #background = new Set<Promise<unknown>>();
+  readonly #listeners = new Set<(state: ConnectionState) => void>();
+  #state: ConnectionState = 'connected';
+  #closed = false;
+
+  constructor(options: DynamoDbLockManagerOptions) {
+    this.#options = resolveDynamoDbOptions(options);
+    const { client, clientConfig } = this.#options;
+    this.#ownsClient = client === undefined;
+    // The manager bounds and retries every request itself: an SDK retry would only hide an outage for longer.
+    this.#client = client ?? new DynamoDBClient({ maxAttempts: 1, ...clientConfig });
+  }
+
+  /**
+   * `connected` until a request fails for want of an answer (then `suspended`), `reconnected` at the next answer,
+   * `closed` after {@link close}. There is no `lost`: locks are lost one by one, through their own lease.
+   */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Argument errors are rejections, like every other failure of an acquire. */
+  async acquire(key: string, options?: AcquireOptions): Promise<Lock> {
+    assertKey(key);
+    const pk = this.#options.keyPrefix + key;
+    if (Buffer.byteLength(pk) > MAX_PARTITION_KEY_BYTES) {
+      throw new InvalidArgumentError(`invalid lock key: "<keyPrefix><key>" is over ${MAX_PARTITION_KEY_BYTES} UTF-8 bytes`);
+    }
+    return this.#acquire(key, pk, options);
+  }
+
+  withLock<T>(key: string, fn: (lock: Lock) => Promise<T>, options?: AcquireOptions): Promise<T> {
+    return runWithLock(this, key, fn, options);
+  }
+
+  onStateChange(listener: (state: ConnectionState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#setState('closed');
+    for (const wait of this.#waits) wait.abort(new ClosedError());
+    const releases = [...this.#held].map((lock) => {
+      lock.lose(new LockLostError(lock.key, 'closed'));
+      return this.#releaseIfOurs(lock.pk, lock.owner).catch(() => {});
+    });
+    this.#held.clear();
+    await Promise.allSettled([...releases, ...this.#background]);
+    if (this.#ownsClient) this.#client.destroy();
+  }
+
+  async #acquire(key: string, pk: string, options: AcquireOptions | undefined): Promise<Lock> {
+    if (this.#closed) throw new ClosedError();
+    const callerSignal = waitSignal(options);
+    if (options?.signal?.aborted) throw new LockTimeoutError(key, { cause: options.signal.reason });
+    // timeoutMs 0 is a try-lock: one attempt (bounded by requestTimeoutMs), never cut short by its own deadline.
+    const once = options?.timeoutMs === 0;
+
+    // One signal for this wait: the caller's deadline, or close().
+    const wait = new AbortController();
+    const forward = (): void => wait.abort(callerSignal?.reason);
+    if (!once) callerSignal?.addEventListener('abort', forward, { once: true });
+    const onCallerAbort = (): void => wait.abort(options?.signal?.reason);
+    if (once) options?.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    this.#waits.add(wait);
+    const progress = { answeredBusy: false };
+    try {
+      return await this.#acquireLoop(key, pk, wait.signal, progress, once);
+    } catch (error) {
+      if (this.#closed) throw new ClosedError({ cause: error });
+      if (error instanceof BusyOnce) throw new LockTimeoutError(key);
+      if (wait.signal.aborted) {
+        // Busy only if DynamoDB said so; a wait that ended without any answer is an outage (or too short to tell).
+        throw progress.answeredBusy
+          ? new LockTimeoutError(key, { cause: wait.signal.reason })
+          : new CoordinationUnavailableError('DynamoDB did not answer before the wait ended', { cause: error });
+      }
+      throw error instanceof CoordinationError ? error : new CoordinationUnavailableError(String(error), { cause: error });
+    } finally {
+      callerSignal?.removeEventListener('abort', forward);
+      options?.signal?.removeEventListener('abort', onCallerAbort);
+      this.#waits.delete(wait);
+    }
+  }
+
+  async #acquireLoop(key: string, pk: string, signal: AbortSignal, progress: { answeredBusy: boolean }, once: boolean): Promise<Lock> {
+    const { tableName, leaseMs } = this.#options;
+    let write = true; // the common case is a free key: write at once, read only after a refusal
+    let staleRvn: string | undefined;
+    let owner = '';
+    let sentAt = 0;
+    for (let attempt = 0; ; attempt++) {
+      signal.throwIfAborted();
+      // A try-lock makes a few attempts at most, even on a key that keeps changing hands.
+      if (once && attempt >= 3) throw new BusyOnce();
+      if (write) {
+        owner = randomUUID();
+        const mine = owner;
+        sentAt = performance.now();
+        let out: UpdateItemCommandOutput | undefined;
+        try {
+          out = await this.#update(
+            acquireRequest(tableName, pk, mine, randomUUID(), leaseMs, staleRvn),
+            signal,
+            // The caller gave up while the write was in flight: a late grant must not keep the key for a whole lease.
+            () => this.#releaseInBackground(key, pk, mine),
+          );
+        } catch (error) {
+          if (!isConditionFailed(error)) {
+            // Unknown outcome (no answer): the write may have been applied; give it back if so.
+            if (error instanceof CoordinationUnavailableError) this.#releaseInBackground(key, pk, mine);
+            throw error;
+          }
+          // Refused: the key has an owner (or the stale version moved on). An answer: the key is busy.
+          progress.answeredBusy = true;
+        }
+        if (out !== undefined) {
+          const lock = this.#granted(key, pk, mine, fenceOf(out.Attributes), sentAt);
+          if (lock) return lock;
+          staleRvn = undefined;
+          continue;
+        }
+      }
+      const record = await this.#read(pk, signal);
+      const readAt = performance.now();
+      // An SDK retry of our own write that had been applied: the lock is ours.
+      if (record.owner === owner && owner !== '' && record.fence !== undefined) {
+        const lock = this.#granted(key, pk, owner, record.fence, sentAt);
+        if (lock) return lock;
+        write = true;
+        staleRvn = undefined;
+        continue;
+      }
+      if (record.owner === undefined || record.rvn === undefined) {
+        this.#seen.delete(pk);
+        write = true;
+        staleRvn = undefined;
+        continue;
+      }
+      progress.answeredBusy = true;
+      if (once) throw new BusyOnce();
+      const seen = this.#seen.get(pk);
+      if (seen?.rvn === record.rvn) {
+        if (readAt - seen.at >= (record.leaseMs ?? leaseMs)) {
+          // Unchanged for a whole lease on our clock: the holder stopped renewing (its signal fired leaseMs/3 ago).
+          write = true;
+          staleRvn = record.rvn;
+          continue;
+        }
+      } else {
+        this.#observe(pk, record.rvn, readAt);
+      }
+      write = false;
+      await this.#pause(key, attempt, signal);
+    }
+  }
+
+  get #lossAfterMs(): number {
+    return (this.#options.leaseMs * 2) / 3;
+  }
+
+  /** The lock, or undefined when the grant came too late to trust (it is then given back). */
+  #granted(key: string, pk: string, owner: string, fencingToken: bigint, sentAt: number): Lock | undefined {
+    this.#seen.delete(pk);
+    // A reply slower than the loss deadline leaves too little of the lease to trust: give it back, try again.
+    if (performance.now() - sentAt >= this.#lossAfterMs) {
+      this.#releaseInBackground(key, pk, owner);
+      return undefined;
+    }
+    const lock = new DynamoDbLock(key, fencingToken, pk, owner, sentAt, (l) => this.#release(l));
+    this.#held.add(lock);
+    this.#schedule(lock);
+    return lock;
+  }
+
+  /** Arms the next renewal (a third of the lease after the last one) and the loss deadline (two thirds). */
+  #schedule(lock: DynamoDbLock): void {
+    const now = performance.now();
+    const { leaseMs } = this.#options;
+    lock.setTimers(
+      setTimeout(() => void this.#renew(lock), Math.max(0, lock.renewedAt + leaseMs / 3 - now)),
+      setTimeout(() => this.#lose(lock, 'session-lost'), Math.max(0, lock.renewedAt + this.#lossAfterMs - now)),
+    );
+  }
+
+  async #renew(lock: DynamoDbLock): Promise<void> {
+    const { tableName, leaseMs, retryMaxMs, logger } = this.#options;
+    const sentAt = performance.now();
+    try {
+      await this.#update(renewRequest(tableName, lock.pk, lock.owner, randomUUID(), leaseMs));
+    } catch (error) {
+      if (!lock.held) return;
+      if (isConditionFailed(error)) {
+        // The item names another holder (or none): someone took the lock, or the item was changed by hand.
+        this.#lose(lock, 'session-lost');
+        return;
+      }
+      logger.warn({ event: 'lock-renew-failed', key: lock.key, err: errorMessage(error) }, 'lease renewal failed; retrying');
+      // Retry until the loss deadline (its timer is still armed).
+      lock.setTimers(setTimeout(() => void this.#renew(lock), Math.max(retryMaxMs, leaseMs / 30)), undefined);
+      return;
+    }
+    if (!lock.held) return;
+    lock.renewedAt = sentAt;
+    this.#schedule(lock);
+  }
+
+  #lose(lock: DynamoDbLock, reason: LockLostReason): void {
+    if (!lock.lose(new LockLostError(lock.key, reason))) return;
+    this.#held.delete(lock);
+    this.#options.logger.warn(
+      { event: 'lock-lost', key: lock.key, reason, msSinceRenewal: performance.now() - lock.renewedAt, leaseMs: this.#options.leaseMs },
+      'lock lost',
+    );
+    // Give the key back early if it is still ours, so others need not wait out the lease.
+    this.#releaseInBackground(lock.key, lock.pk, lock.owner);
+  }
+
+  async #release(lock: DynamoDbLock): Promise<void> {
+    this.#held.delete(lock);
+    try {
+      await this.#releaseIfOurs(lock.pk, lock.owner);
+    } catch (error) {
+      // Nothing the caller could do: other processes take the key over once the lease has run out.
+      this.#options.logger.warn({ event: 'lock-release-failed', key: lock.key, err: errorMessage(error) }, 'release failed; the lease will expire');
+      return;
+    }
+    this.#wakeOne(lock.key);
+  }
+
+  /** Frees the lock if `owner` still holds it; a lock that is not (or no longer) ours is left alone. */
+  async #releaseIfOurs(pk: string, owner: string): Promise<void> {
+    try {
+      await this.#update(releaseRequest(this.#options.tableName, pk, owner, randomUUID()));
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
+  #releaseInBackground(key: string, pk: string, owner: string): void {
+    const task = this.#releaseIfOurs(pk, owner).then(
+      () => this.#wakeOne(key),
+      (error: unknown) => this.#options.logger.debug({ event: 'lock-delete-failed', key, err: errorMessage(error) }, 'background release failed'),
+    );
+    this.#background.add(task);
+    void task.finally(() => this.#background.delete(task));
+  }
+
+  #observe(pk: string, rvn: string, at: number): void {
+    this.#seen.delete(pk);
+    this.#seen.set(pk, { rvn, at });
+    if (this.#seen.size > MAX_OBSERVATIONS) {
+      const oldest = this.#seen.keys().next();
+      if (!oldest.done) this.#seen.delete(oldest.value);
+    }
+  }
+
+  /** Sleeps a jittered, doubling pause in [retryMinMs, retryMaxMs], or until a local release of `key` wakes it. */
+  #pause(key: string, attempt: number, signal: AbortSignal): Promise<void> {
+    const { retryMinMs, retryMaxMs } = this.#options;
+    const ceiling = Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(attempt, 20));
+    const delayMs = retryMinMs + Math.random() * (ceiling - retryMinMs);
+    let sleepers = this.#sleepers.get(key);
+    if (!sleepers) {
+      sleepers = new Set();
+      this.#sleepers.set(key, sleepers);
+    }
+    const set = sleepers;
+    return new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        set.delete(wake);
+        if (set.size === 0 && this.#sleepers.get(key) === set) this.#sleepers.delete(key);
+      };
+      const wake = (): void => {
+        done();
+        resolve();
+      };
+      const onAbort = (): void => {
+        done();
+        reject(signal.reason);
+      };
+      const timer = setTimeout(wake, delayMs);
+      signal.addEventListener('abort', onAbort, { once: true });
+      set.add(wake);
+    });
+  }
+
+  #wakeOne(key: string): void {
+    const first = this.#sleepers.get(key)?.values().next();
+    if (first && !first.done) first.value();
+  }
+
+  async #read(pk: string, signal: AbortSignal): Promise<LockRecord> {
+    const input: GetItemCommandInput = readRequest(this.#options.tableName, pk);
+    const out = await this.#send((abortSignal) => this.#client.send(new GetItemCommand(input), { abortSignal }), signal);
+    return recordOf(out.Item);
+  }
+
+  #update(input: UpdateItemCommandInput, signal?: AbortSignal, onLate?: () => void): Promise<UpdateItemCommandOutput> {
+    return this.#send((abortSignal) => this.#client.send(new UpdateItemCommand(input), { abortSignal }), signal, onLate);
+  }
+
+  /**
+   * Sends one request, bounded by `requestTimeoutMs` and by `signal`. A conditional-check failure is rethrown as is
+   * (an answer); every other failure is a {@link CoordinationUnavailableError}; an abort of `signal` rejects with its
+   * reason at once, and `onLate` then runs if the request, still in flight, succeeds.
+   */
+  #send<T>(send: (abortSignal: AbortSignal) => Promise<T>, signal?: AbortSignal, onLate?: () => void): Promise<T> {
+    const { requestTimeoutMs } = this.#options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const timeout = AbortSignal.timeout(requestTimeoutMs);
+    const sent = send(timeout);
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const onAbort = (): void => {
+        if (settled) return;
+        settled = true;
+        reject(signal?.reason);
+        if (onLate) sent.then(onLate, () => {});
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      sent.then(
+        (value) => {
+          signal?.removeEventListener('abort', onAbort);
+          this.#answered();
+          if (settled) return;
+          settled = true;
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          const answered = isConditionFailed(error);
+          if (answered) this.#answered();
+          else if (timeout.aborted || isTransportError(error)) this.#setState('suspended');
+          if (settled) return;
+          settled = true;
+          if (answered) reject(error);
+          else if (timeout.aborted) reject(new CoordinationUnavailableError(`DynamoDB did not answer within ${requestTimeoutMs} ms`, { cause: error }));
+          else reject(new CoordinationUnavailableError(`DynamoDB request failed: ${errorMessage(error)}`, { cause: error }));
+        },
+      );
+    });
+  }
+
+  #answered(): void {
+    if (this.#state === 'suspended') this.#setState('reconnected');
+  }
+
+  #setState(state: ConnectionState): void {
+    if (this.#state === state || (this.#closed && state !== 'closed')) return;
+    this.#state = state;
+    this.#options.logger.info({ event: 'state', state }, `dynamodb lock manager ${state}`);
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(state);
+      } catch (error) {
+        this.#options.logger.error({ event: 'listener-error', err: errorMessage(error) }, 'state listener threw');
+      }
+    }
+  }
+}
+
+/** No HTTP answer at all (refused, reset, DNS, TLS) or a server-side failure: as good as no answer. */
+function isTransportError(error: unknown): boolean {
+  if (!(error instanceof Error)) return true;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status === undefined || status >= 500;
+}
+
+function errorMessage(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+}
