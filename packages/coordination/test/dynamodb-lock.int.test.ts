@@ -186,6 +186,26 @@ describe('DynamoDbLockManager', () => {
     }
   });
 
+  test('a grant that arrives after the caller gave up is given back (no lock kept for a whole lease)', async () => {
+    const proxy = await FaultProxy.start({ port: dynalite.port }, { framing: 'none' });
+    try {
+      const m = manager({ clientConfig: clientConfig(`http://${proxy.address}`), requestTimeoutMs: 5_000 });
+      await (await m.acquire('late', { timeoutMs: 5_000 })).release();
+      const before = await item('test:late');
+      proxy.setMode('delay', { delayMs: 400 });
+      const error = await m.acquire('late', { timeoutMs: 100 }).catch((e: unknown) => e);
+      // No answer at all before the deadline: an outage as far as the caller can tell, not "busy".
+      expect(error).toBeInstanceOf(CoordinationUnavailableError);
+      // The write was applied (the fence moved on) and then given back.
+      await eventually(async () => {
+        const now = await item('test:late');
+        return now?.['fence'] !== undefined && (now['fence'] as { N: string }).N !== (before?.['fence'] as { N: string }).N && now['owner'] === undefined;
+      }, 10_000, 'the late grant to be released');
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test('dynalite paused: acquire fails with CoordinationUnavailableError after requestTimeoutMs, not a hang', async () => {
     const m = manager({ requestTimeoutMs: 500 });
     await (await m.acquire('paused')).release();

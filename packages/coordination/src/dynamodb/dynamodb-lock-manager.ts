@@ -209,7 +209,6 @@ export class DynamoDbLockManager implements LockManager {
         continue;
       }
       progress.answeredBusy = true;
-      if (once) throw new BusyOnce();
       const seen = this.#seen.get(pk);
       if (seen?.rvn === record.rvn) {
         if (readAt - seen.at >= (record.leaseMs ?? leaseMs)) {
@@ -219,8 +218,10 @@ export class DynamoDbLockManager implements LockManager {
           continue;
         }
       } else {
+        // Remembered across acquires, so that even short waits (or try-locks) eventually take over a dead holder.
         this.#observe(pk, record.rvn, readAt);
       }
+      if (once) throw new BusyOnce();
       write = false;
       await this.#pause(key, attempt, signal);
     }
@@ -382,7 +383,8 @@ export class DynamoDbLockManager implements LockManager {
     const { requestTimeoutMs } = this.#options;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const timeout = AbortSignal.timeout(requestTimeoutMs);
-    const sent = send(timeout);
+    // A request whose late answer matters (a write) runs to its own timeout; any other is cut with the caller's wait.
+    const sent = send(signal === undefined || onLate !== undefined ? timeout : AbortSignal.any([timeout, signal]));
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const onAbort = (): void => {
@@ -404,7 +406,8 @@ export class DynamoDbLockManager implements LockManager {
           signal?.removeEventListener('abort', onAbort);
           const answered = isConditionFailed(error);
           if (answered) this.#answered();
-          else if (timeout.aborted || isTransportError(error)) this.#setState('suspended');
+          // A request cut by the caller's own signal says nothing about the service.
+          else if (timeout.aborted || (!signal?.aborted && isTransportError(error))) this.#setState('suspended');
           if (settled) return;
           settled = true;
           if (answered) reject(error);
