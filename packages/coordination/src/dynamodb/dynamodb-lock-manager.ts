@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ClosedError,
   CoordinationError,
@@ -21,6 +22,7 @@ import type { AcquireOptions, ConnectionState, Lock, LockManager } from '../type
 import { assertKey, waitSignal } from '../wait.js';
 import { runWithLock } from '../with-lock.js';
 import { DynamoDbLock } from './dynamodb-lock.js';
+import { LocalTurns } from './local-turns.js';
 import {
   DYNAMODB_LOCK_DEFAULTS,
   MAX_PARTITION_KEY_BYTES,
@@ -50,8 +52,9 @@ class BusyOnce extends Error {}
  * One item per key names its holder; every acquisition increments the item's fence counter in the same conditional
  * write, which gives the fencing token. The holder renews its lease every `leaseMs / 3`; a waiter takes over a lock
  * only after it has seen the item's record version unchanged for a whole lease *on its own monotonic clock*, so no
- * wall clock is compared across machines. Waiters poll with a jittered backoff (one consistent read per poll); a
- * release made by this manager wakes one of its own waiters on that key at once.
+ * wall clock is compared across machines. Within one manager the acquirers of a key queue locally (FIFO) and only
+ * the first talks to DynamoDB: it polls with a jittered backoff (one consistent read per poll), and a local release
+ * hands the key to the next local waiter at once.
  */
 export class DynamoDbLockManager implements LockManager {
   /** Defaults of every optional constructor option. */
@@ -62,8 +65,10 @@ export class DynamoDbLockManager implements LockManager {
   readonly #held = new Set<DynamoDbLock>();
   /** One controller per acquisition in progress; close() aborts them. */
   readonly #waits = new Set<AbortController>();
-  /** Local waiters pausing between polls, per key; a local release wakes the oldest. */
-  readonly #sleepers = new Map<string, Set<() => void>>();
+  /** The local queue per key: only the acquirer whose turn it is talks to DynamoDB. */
+  readonly #turns = new LocalTurns();
+  /** The turn each held lock keeps until it is released or lost. */
+  readonly #turnOf = new Map<DynamoDbLock, () => void>();
   /** Per partition key: the record version a waiter last saw, and (monotonic) when it first saw it. */
   readonly #seen = new Map<string, { rvn: string; at: number }>();
   readonly #background = new Set<Promise<unknown>>();
@@ -113,6 +118,7 @@ export class DynamoDbLockManager implements LockManager {
     for (const wait of this.#waits) wait.abort(new ClosedError());
     const releases = [...this.#held].map((lock) => {
       lock.lose(new LockLostError(lock.key, 'closed'));
+      this.#leaveTurn(lock);
       return this.#releaseIfOurs(lock.pk, lock.owner).catch(() => {});
     });
     this.#held.clear();
@@ -135,11 +141,21 @@ export class DynamoDbLockManager implements LockManager {
     if (once) options?.signal?.addEventListener('abort', onCallerAbort, { once: true });
     this.#waits.add(wait);
     const progress = { answeredBusy: false };
+    let leave: (() => void) | undefined;
     try {
-      return await this.#acquireLoop(key, pk, wait.signal, progress, once);
+      leave = once ? this.#turns.tryEnter(key) : await this.#turns.enter(key, wait.signal);
+      // Another acquirer in this process has the key (or is getting it): busy, unless the service is not answering.
+      if (leave === undefined) throw new BusyOnce();
+      const lock = await this.#acquireLoop(key, pk, wait.signal, progress, once);
+      this.#turnOf.set(lock, leave);
+      return lock;
     } catch (error) {
+      leave?.();
       if (this.#closed) throw new ClosedError({ cause: error });
       if (error instanceof BusyOnce) throw new LockTimeoutError(key);
+      if (leave === undefined && wait.signal.aborted && this.#state !== 'suspended') {
+        throw new LockTimeoutError(key, { cause: wait.signal.reason });
+      }
       if (wait.signal.aborted) {
         // Busy only if DynamoDB said so; a wait that ended without any answer is an outage (or too short to tell).
         throw progress.answeredBusy
@@ -154,7 +170,7 @@ export class DynamoDbLockManager implements LockManager {
     }
   }
 
-  async #acquireLoop(key: string, pk: string, signal: AbortSignal, progress: { answeredBusy: boolean }, once: boolean): Promise<Lock> {
+  async #acquireLoop(key: string, pk: string, signal: AbortSignal, progress: { answeredBusy: boolean }, once: boolean): Promise<DynamoDbLock> {
     const { tableName, leaseMs } = this.#options;
     let write = true; // the common case is a free key: write at once, read only after a refusal
     let staleRvn: string | undefined;
@@ -223,7 +239,7 @@ export class DynamoDbLockManager implements LockManager {
       }
       if (once) throw new BusyOnce();
       write = false;
-      await this.#pause(key, attempt, signal);
+      await this.#pause(attempt, signal);
     }
   }
 
@@ -232,7 +248,7 @@ export class DynamoDbLockManager implements LockManager {
   }
 
   /** The lock, or undefined when the grant came too late to trust (it is then given back). */
-  #granted(key: string, pk: string, owner: string, fencingToken: bigint, sentAt: number): Lock | undefined {
+  #granted(key: string, pk: string, owner: string, fencingToken: bigint, sentAt: number): DynamoDbLock | undefined {
     this.#seen.delete(pk);
     // A reply slower than the loss deadline leaves too little of the lease to trust: give it back, try again.
     if (performance.now() - sentAt >= this.#lossAfterMs) {
@@ -280,6 +296,7 @@ export class DynamoDbLockManager implements LockManager {
   #lose(lock: DynamoDbLock, reason: LockLostReason): void {
     if (!lock.lose(new LockLostError(lock.key, reason))) return;
     this.#held.delete(lock);
+    this.#leaveTurn(lock);
     this.#options.logger.warn(
       { event: 'lock-lost', key: lock.key, reason, msSinceRenewal: performance.now() - lock.renewedAt, leaseMs: this.#options.leaseMs },
       'lock lost',
@@ -295,9 +312,15 @@ export class DynamoDbLockManager implements LockManager {
     } catch (error) {
       // Nothing the caller could do: other processes take the key over once the lease has run out.
       this.#options.logger.warn({ event: 'lock-release-failed', key: lock.key, err: errorMessage(error) }, 'release failed; the lease will expire');
-      return;
+    } finally {
+      // After the release, so that the next local waiter's first write finds the key free.
+      this.#leaveTurn(lock);
     }
-    this.#wakeOne(lock.key);
+  }
+
+  #leaveTurn(lock: DynamoDbLock): void {
+    this.#turnOf.get(lock)?.();
+    this.#turnOf.delete(lock);
   }
 
   /** Frees the lock if `owner` still holds it; a lock that is not (or no longer) ours is left alone. */
@@ -310,8 +333,7 @@ export class DynamoDbLockManager implements LockManager {
   }
 
   #releaseInBackground(key: string, pk: string, owner: string): void {
-    const task = this.#releaseIfOurs(pk, owner).then(
-      () => this.#wakeOne(key),
+    const task = this.#releaseIfOurs(pk, owner).catch(
       (error: unknown) => this.#options.logger.debug({ event: 'lock-delete-failed', key, err: errorMessage(error) }, 'background release failed'),
     );
     this.#background.add(task);
@@ -327,41 +349,11 @@ export class DynamoDbLockManager implements LockManager {
     }
   }
 
-  /** Sleeps a jittered, doubling pause in [retryMinMs, retryMaxMs], or until a local release of `key` wakes it. */
-  #pause(key: string, attempt: number, signal: AbortSignal): Promise<void> {
+  /** Sleeps a jittered, doubling pause in [retryMinMs, retryMaxMs]; rejects with the signal's reason when it fires. */
+  #pause(attempt: number, signal: AbortSignal): Promise<void> {
     const { retryMinMs, retryMaxMs } = this.#options;
     const ceiling = Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(attempt, 20));
-    const delayMs = retryMinMs + Math.random() * (ceiling - retryMinMs);
-    let sleepers = this.#sleepers.get(key);
-    if (!sleepers) {
-      sleepers = new Set();
-      this.#sleepers.set(key, sleepers);
-    }
-    const set = sleepers;
-    return new Promise<void>((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        set.delete(wake);
-        if (set.size === 0 && this.#sleepers.get(key) === set) this.#sleepers.delete(key);
-      };
-      const wake = (): void => {
-        done();
-        resolve();
-      };
-      const onAbort = (): void => {
-        done();
-        reject(signal.reason);
-      };
-      const timer = setTimeout(wake, delayMs);
-      signal.addEventListener('abort', onAbort, { once: true });
-      set.add(wake);
-    });
-  }
-
-  #wakeOne(key: string): void {
-    const first = this.#sleepers.get(key)?.values().next();
-    if (first && !first.done) first.value();
+    return sleep(retryMinMs + Math.random() * (ceiling - retryMinMs), undefined, { signal });
   }
 
   async #read(pk: string, signal: AbortSignal): Promise<LockRecord> {
