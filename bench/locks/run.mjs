@@ -13,6 +13,7 @@ import { DynamoDbLockManager, createLockTable } from '../../packages/coordinatio
 import { startEnsemble, startZooKeeper } from './dist/zookeeper.js';
 import { startRedis } from './dist/redis.js';
 import { dynaliteClientConfig, startDynalite } from './dist/dynalite.js';
+import { FaultProxy } from './dist/fault-proxy.js';
 import { curatorScenarios } from './curator.mjs';
 
 const require = createRequire(new URL('../../packages/coordination/package.json', import.meta.url));
@@ -180,6 +181,38 @@ async function dynamoScenarios(server) {
   }
 }
 
+/**
+ * The holder's link to DynamoDB blackholed (a partition of the holder alone): when the holder's signal fires and when
+ * another process (a second manager, direct link) gets the lock, both from the cut, with a lease of FAULT_LEASE_MS.
+ */
+const FAULT_LEASE_MS = 3000;
+async function dynamoFault(server, runs = 3) {
+  const results = [];
+  for (let i = 0; i < runs; i++) {
+    const proxy = await FaultProxy.start({ port: server.port }, { framing: 'none' });
+    const cut = new DynamoDBClient({ ...dynaliteClientConfig(`http://${proxy.address}`), maxAttempts: 1 });
+    const direct = new DynamoDBClient({ ...dynaliteClientConfig(server.endpoint), maxAttempts: 1 });
+    const holder = new DynamoDbLockManager({ tableName: 'bench-locks', client: cut, leaseMs: FAULT_LEASE_MS, requestTimeoutMs: 500 });
+    const other = new DynamoDbLockManager({ tableName: 'bench-locks', client: direct, leaseMs: FAULT_LEASE_MS });
+    try {
+      const lock = await holder.acquire(`fault-${i}`);
+      let noticed;
+      lock.signal.addEventListener('abort', () => (noticed = performance.now()));
+      const t0 = performance.now();
+      proxy.setMode('blackhole');
+      const taken = await other.acquire(`fault-${i}`, { timeoutMs: 60_000 });
+      const acquired = performance.now();
+      results.push({ notice: noticed - t0, acquire: acquired - t0, ok: noticed < acquired && taken.fencingToken > lock.fencingToken });
+      await taken.release();
+    } finally {
+      await Promise.allSettled([holder.close(), other.close(), proxy.close()]);
+      cut.destroy();
+      direct.destroy();
+    }
+  }
+  return results;
+}
+
 // ---------------------------------------------------------------------------------------------------- report
 function machine() {
   const sh = (cmd, args) => {
@@ -216,6 +249,7 @@ const redis = await startRedis();
 const dynalite = await startDynalite({ cli: require.resolve('dynalite/cli.js') });
 let rows = [];
 let dynamoCounts = new Map();
+let faults = [];
 let curator = { rows: [], note: 'not run' };
 try {
   rows.push(...(await zookeeperScenarios('standalone', zkStandalone)));
@@ -226,6 +260,7 @@ try {
   const dynamo = await dynamoScenarios(dynalite);
   rows.push(...dynamo.rows);
   dynamoCounts = dynamo.counts;
+  faults = await dynamoFault(dynalite);
 } finally {
   await Promise.allSettled([zkStandalone.stop(), zkEnsemble.stop(), redis.stop(), dynalite.stop()]);
 }
@@ -283,6 +318,15 @@ ${sideBySide}
 ${table}
 
 DynamoDB requests by operation over the whole DynamoDB run: ${[...dynamoCounts].map(([k, v]) => `${k} ${v}`).join(', ')}.
+
+## DynamoDB: holder cut off (its link blackholed), lease ${FAULT_LEASE_MS} ms
+| run | holder's signal fires after | another process acquires after | signal first, token greater |
+|---:|---:|---:|---|
+${faults.map((f, i) => `| ${i + 1} | ${f.notice.toFixed(0)} ms | ${f.acquire.toFixed(0)} ms | ${f.ok ? 'yes' : '**NO**'} |`).join('\n')}
+
+Expected: the signal at ≤ 2/3 of the lease after the last successful renewal (so between ${(FAULT_LEASE_MS / 3).toFixed(0)} and
+${((FAULT_LEASE_MS * 2) / 3).toFixed(0)} ms after the cut), the takeover at ≥ one lease after the other process first saw the
+last record version (≥ ${FAULT_LEASE_MS} ms after the last renewal).
 
 ## Library overhead over the raw ZooKeeper client at p50 (1 key, uncontended)
 ${overhead.join('\n')}
