@@ -275,7 +275,8 @@ export class DynamoDbLockManager implements LockManager {
     const { tableName, leaseMs, retryMaxMs, logger } = this.#options;
     const sentAt = performance.now();
     try {
-      await this.#update(renewRequest(tableName, lock.pk, lock.owner, randomUUID(), leaseMs));
+      // Bounded by a renewal period too, so that a hung request leaves time for another before the loss deadline.
+      await this.#update(renewRequest(tableName, lock.pk, lock.owner, randomUUID(), leaseMs), undefined, undefined, leaseMs / 3);
     } catch (error) {
       if (!lock.held) return;
       if (isConditionFailed(error)) {
@@ -362,8 +363,8 @@ export class DynamoDbLockManager implements LockManager {
     return recordOf(out.Item);
   }
 
-  #update(input: UpdateItemCommandInput, signal?: AbortSignal, onLate?: () => void): Promise<UpdateItemCommandOutput> {
-    return this.#send((abortSignal) => this.#client.send(new UpdateItemCommand(input), { abortSignal }), signal, onLate);
+  #update(input: UpdateItemCommandInput, signal?: AbortSignal, onLate?: () => void, maxMs?: number): Promise<UpdateItemCommandOutput> {
+    return this.#send((abortSignal) => this.#client.send(new UpdateItemCommand(input), { abortSignal }), signal, onLate, maxMs);
   }
 
   /**
@@ -371,8 +372,8 @@ export class DynamoDbLockManager implements LockManager {
    * (an answer); every other failure is a {@link CoordinationUnavailableError}; an abort of `signal` rejects with its
    * reason at once, and `onLate` then runs if the request, still in flight, succeeds.
    */
-  #send<T>(send: (abortSignal: AbortSignal) => Promise<T>, signal?: AbortSignal, onLate?: () => void): Promise<T> {
-    const { requestTimeoutMs } = this.#options;
+  #send<T>(send: (abortSignal: AbortSignal) => Promise<T>, signal?: AbortSignal, onLate?: () => void, maxMs?: number): Promise<T> {
+    const requestTimeoutMs = Math.max(1, Math.round(Math.min(this.#options.requestTimeoutMs, maxMs ?? Infinity)));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const timeout = AbortSignal.timeout(requestTimeoutMs);
     // A request whose late answer matters (a write) runs to its own timeout; any other is cut with the caller's wait.
