@@ -25,6 +25,16 @@ export class DynamoDbLock implements Lock {
     this.renewedAt = renewedAt;
   }
 
+  /** `fencingToken` as a decimal string, for JSON and stores without 64-bit integers. */
+  get fencingTokenString(): string {
+    return this.fencingToken.toString();
+  }
+
+  /** `{ key, fencingToken: <decimal string>, held }`: `JSON.stringify` cannot encode a bigint. */
+  toJSON(): { key: string; fencingToken: string; held: boolean } {
+    return { key: this.key, fencingToken: this.fencingTokenString, held: this.#held };
+  }
+
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
