@@ -324,9 +324,9 @@ DynamoDB requests by operation over the whole DynamoDB run: ${[...dynamoCounts].
 |---:|---:|---:|---|
 ${faults.map((f, i) => `| ${i + 1} | ${f.notice.toFixed(0)} ms | ${f.acquire.toFixed(0)} ms | ${f.ok ? 'yes' : '**NO**'} |`).join('\n')}
 
-Expected: the signal at ≤ 2/3 of the lease after the last successful renewal (so between ${(FAULT_LEASE_MS / 3).toFixed(0)} and
-${((FAULT_LEASE_MS * 2) / 3).toFixed(0)} ms after the cut), the takeover at ≥ one lease after the other process first saw the
-last record version (≥ ${FAULT_LEASE_MS} ms after the last renewal).
+Expected: the signal 2/3 of the lease after the last successful renewal (so between ${(FAULT_LEASE_MS / 3).toFixed(0)} and
+${((FAULT_LEASE_MS * 2) / 3).toFixed(0)} ms after the cut, plus the lateness of timers on a loaded machine), the takeover at
+≥ one lease after the other process first saw the last record version (≥ ${FAULT_LEASE_MS} ms after the last renewal).
 
 ## Library overhead over the raw ZooKeeper client at p50 (1 key, uncontended)
 ${overhead.join('\n')}
