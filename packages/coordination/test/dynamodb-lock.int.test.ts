@@ -102,6 +102,45 @@ describe('DynamoDbLockManager', () => {
     await (await b.acquire('try', { timeoutMs: 0 })).release();
   });
 
+  test('participants: the holder (its acquisition and its manager), nobody when free', async () => {
+    const [a, b] = [manager(), manager()];
+    expect(await b.participants('who')).toEqual([]);
+    const lock = await a.acquire('who');
+    const [holder, ...rest] = await b.participants('who');
+    expect(rest).toEqual([]);
+    expect(holder).toEqual({ node: expect.stringMatching(/^[0-9a-f-]{36}$/), sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/), isHolder: true });
+    expect((await item('test:who'))?.['owner']).toEqual({ S: holder?.node });
+    const again = await a.acquire('who2');
+    expect((await b.participants('who2'))[0]?.sessionId).toBe(holder?.sessionId);
+    await Promise.all([lock.release(), again.release()]);
+    expect(await b.participants('who')).toEqual([]);
+  });
+
+  test('revocation: another process asks, the holder\'s callback runs (once) at its next renewal; a free key answers false', async () => {
+    const holder = manager({ leaseMs: 1_500 });
+    const asker = manager({ leaseMs: 1_500 });
+    const asked: string[] = [];
+    const lock = await holder.acquire('revoke', { onRevocationRequested: (l: { key: string }) => asked.push(l.key) } as never);
+    expect(await asker.requestRevocation('revoke')).toBe(true);
+    await eventually(() => asked.length > 0, 10_000, 'the revocation callback');
+    expect(await asker.requestRevocation('revoke')).toBe(true);
+    await sleep(1_200); // two more renewals: the callback is not called again
+    expect(asked).toEqual(['revoke']);
+    expect(lock.held).toBe(true); // a request, not a release
+    await lock.release();
+    expect(await asker.requestRevocation('revoke')).toBe(false);
+    // The next holder is not the one that was asked.
+    const next: string[] = [];
+    const again = await asker.acquire('revoke', { onRevocationRequested: () => next.push('x') } as never);
+    await sleep(1_200); // two renewals, each seeing the earlier holder's mark
+    expect((await item('test:revoke'))?.['revoke']).toBeDefined();
+    expect(next).toEqual([]);
+    // Asked from the holding manager itself: at once.
+    expect(await asker.requestRevocation('revoke')).toBe(true);
+    expect(next).toEqual(['x']);
+    await again.release();
+  });
+
   test('the lease is renewed while held: a holder outlives several leases, others still time out', async () => {
     // Leases long enough for a loaded machine: a renewal has leaseMs / 3 to be answered.
     const m = manager({ leaseMs: 1_500 });

@@ -38,6 +38,8 @@ import {
   recordOf,
   releaseRequest,
   renewRequest,
+  revocationRequested,
+  revokeRequest,
   type LockRecord,
 } from './requests.js';
 
@@ -75,6 +77,8 @@ export class DynamoDbLockManager implements LockManager {
   readonly #listeners = new Set<(state: ConnectionState) => void>();
   #state: ConnectionState = 'connected';
   #closed = false;
+  /** This manager's id, written with each acquisition so that `participants()` can tell processes apart. */
+  readonly #session = randomUUID();
 
   constructor(options: DynamoDbLockManagerOptions) {
     this.#options = resolveDynamoDbOptions(options);
@@ -94,12 +98,46 @@ export class DynamoDbLockManager implements LockManager {
 
   /** Argument errors are rejections, like every other failure of an acquire. */
   async acquire(key: string, options?: AcquireOptions): Promise<Lock> {
-    assertKey(key);
-    const pk = this.#options.keyPrefix + key;
-    if (Buffer.byteLength(pk) > MAX_PARTITION_KEY_BYTES) {
-      throw new InvalidArgumentError(`invalid lock key: "<keyPrefix><key>" is over ${MAX_PARTITION_KEY_BYTES} UTF-8 bytes`);
+    const pk = this.#pk(key);
+    const onRevocation = (options as { onRevocationRequested?: unknown } | undefined)?.onRevocationRequested;
+    if (onRevocation !== undefined && typeof onRevocation !== 'function') {
+      throw new InvalidArgumentError('onRevocationRequested must be a function');
     }
-    return this.#acquire(key, pk, options);
+    return this.#acquire(key, pk, options, onRevocation as ((lock: Lock) => void) | undefined);
+  }
+
+  /**
+   * Who holds `key`: `[{ node: <acquisition id>, sessionId: <holding manager's id>, isHolder: true }]`, or `[]` when
+   * free. Waiters are not listed: they poll and leave no trace in DynamoDB. A lease that ran out but was not taken
+   * over yet still shows its holder.
+   */
+  async participants(key: string, options: { signal?: AbortSignal } = {}): Promise<Array<{ node: string; sessionId: string; isHolder: boolean }>> {
+    const pk = this.#pk(key);
+    if (this.#closed) throw new ClosedError();
+    const record = await this.#read(pk, options.signal);
+    return record.owner === undefined ? [] : [{ node: record.owner, sessionId: record.session ?? '', isHolder: true }];
+  }
+
+  /**
+   * Curator's `Revoker`: marks the current holder of `key` as asked to let go (`revoke` = its acquisition id). The
+   * holder's `onRevocationRequested` runs at its next renewal (within `leaseMs / 3`), or at once when this manager
+   * holds the key. Resolves false when nobody holds `key`.
+   */
+  async requestRevocation(key: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    const pk = this.#pk(key);
+    if (this.#closed) throw new ClosedError();
+    const local = [...this.#held].find((lock) => lock.key === key);
+    if (local) {
+      this.#askToLetGo(local);
+      return true;
+    }
+    try {
+      await this.#update(revokeRequest(this.#options.tableName, pk), options.signal);
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
   }
 
   withLock<T>(key: string, fn: (lock: Lock) => Promise<T>, options?: AcquireOptions): Promise<T> {
@@ -126,7 +164,28 @@ export class DynamoDbLockManager implements LockManager {
     if (this.#ownsClient) this.#client.destroy();
   }
 
-  async #acquire(key: string, pk: string, options: AcquireOptions | undefined): Promise<Lock> {
+  #pk(key: string): string {
+    assertKey(key);
+    const pk = this.#options.keyPrefix + key;
+    if (Buffer.byteLength(pk) > MAX_PARTITION_KEY_BYTES) {
+      throw new InvalidArgumentError(`invalid lock key: "<keyPrefix><key>" is over ${MAX_PARTITION_KEY_BYTES} UTF-8 bytes`);
+    }
+    return pk;
+  }
+
+  #askToLetGo(lock: DynamoDbLock): void {
+    const thrown = lock.revocationRequested();
+    if (thrown !== undefined) {
+      this.#options.logger.error({ event: 'revocation-callback-threw', key: lock.key, err: errorMessage(thrown) }, 'onRevocationRequested threw');
+    }
+  }
+
+  async #acquire(
+    key: string,
+    pk: string,
+    options: AcquireOptions | undefined,
+    onRevocation: ((lock: Lock) => void) | undefined,
+  ): Promise<Lock> {
     if (this.#closed) throw new ClosedError();
     const callerSignal = waitSignal(options);
     if (options?.signal?.aborted) throw new LockTimeoutError(key, { cause: options.signal.reason });
@@ -146,7 +205,7 @@ export class DynamoDbLockManager implements LockManager {
       leave = once ? this.#turns.tryEnter(key) : await this.#turns.enter(key, wait.signal);
       // Another acquirer in this process has the key (or is getting it): busy, unless the service is not answering.
       if (leave === undefined) throw new BusyOnce();
-      const lock = await this.#acquireLoop(key, pk, wait.signal, progress, once);
+      const lock = await this.#acquireLoop(key, pk, wait.signal, progress, once, onRevocation);
       this.#turnOf.set(lock, leave);
       return lock;
     } catch (error) {
@@ -170,7 +229,14 @@ export class DynamoDbLockManager implements LockManager {
     }
   }
 
-  async #acquireLoop(key: string, pk: string, signal: AbortSignal, progress: { answeredBusy: boolean }, once: boolean): Promise<DynamoDbLock> {
+  async #acquireLoop(
+    key: string,
+    pk: string,
+    signal: AbortSignal,
+    progress: { answeredBusy: boolean },
+    once: boolean,
+    onRevocation: ((lock: Lock) => void) | undefined,
+  ): Promise<DynamoDbLock> {
     const { tableName, leaseMs } = this.#options;
     let write = true; // the common case is a free key: write at once, read only after a refusal
     let staleRvn: string | undefined;
@@ -187,7 +253,7 @@ export class DynamoDbLockManager implements LockManager {
         let out: UpdateItemCommandOutput | undefined;
         try {
           out = await this.#update(
-            acquireRequest(tableName, pk, mine, randomUUID(), leaseMs, staleRvn),
+            acquireRequest(tableName, pk, mine, randomUUID(), leaseMs, this.#session, staleRvn),
             signal,
             // The caller gave up while the write was in flight: a late grant must not keep the key for a whole lease.
             () => this.#releaseInBackground(key, pk, mine),
@@ -202,7 +268,7 @@ export class DynamoDbLockManager implements LockManager {
           progress.answeredBusy = true;
         }
         if (out !== undefined) {
-          const lock = this.#granted(key, pk, mine, fenceOf(out.Attributes), sentAt);
+          const lock = this.#granted(key, pk, mine, fenceOf(out.Attributes), sentAt, onRevocation);
           if (lock) return lock;
           staleRvn = undefined;
           continue;
@@ -212,7 +278,7 @@ export class DynamoDbLockManager implements LockManager {
       const readAt = performance.now();
       // An SDK retry of our own write that had been applied: the lock is ours.
       if (record.owner === owner && owner !== '' && record.fence !== undefined) {
-        const lock = this.#granted(key, pk, owner, record.fence, sentAt);
+        const lock = this.#granted(key, pk, owner, record.fence, sentAt, onRevocation);
         if (lock) return lock;
         write = true;
         staleRvn = undefined;
@@ -248,14 +314,21 @@ export class DynamoDbLockManager implements LockManager {
   }
 
   /** The lock, or undefined when the grant came too late to trust (it is then given back). */
-  #granted(key: string, pk: string, owner: string, fencingToken: bigint, sentAt: number): DynamoDbLock | undefined {
+  #granted(
+    key: string,
+    pk: string,
+    owner: string,
+    fencingToken: bigint,
+    sentAt: number,
+    onRevocation: ((lock: Lock) => void) | undefined,
+  ): DynamoDbLock | undefined {
     this.#seen.delete(pk);
     // A reply slower than the loss deadline leaves too little of the lease to trust: give it back, try again.
     if (performance.now() - sentAt >= this.#lossAfterMs) {
       this.#releaseInBackground(key, pk, owner);
       return undefined;
     }
-    const lock = new DynamoDbLock(key, fencingToken, pk, owner, sentAt, (l) => this.#release(l));
+    const lock = new DynamoDbLock(key, fencingToken, pk, owner, sentAt, (l) => this.#release(l), onRevocation);
     this.#held.add(lock);
     this.#schedule(lock);
     return lock;
@@ -274,9 +347,10 @@ export class DynamoDbLockManager implements LockManager {
   async #renew(lock: DynamoDbLock): Promise<void> {
     const { tableName, leaseMs, retryMaxMs, logger } = this.#options;
     const sentAt = performance.now();
+    let out: UpdateItemCommandOutput;
     try {
       // Bounded by a renewal period too, so that a hung request leaves time for another before the loss deadline.
-      await this.#update(renewRequest(tableName, lock.pk, lock.owner, randomUUID(), leaseMs), undefined, undefined, leaseMs / 3);
+      out = await this.#update(renewRequest(tableName, lock.pk, lock.owner, randomUUID(), leaseMs), undefined, undefined, leaseMs / 3);
     } catch (error) {
       if (!lock.held) return;
       if (isConditionFailed(error)) {
@@ -292,6 +366,7 @@ export class DynamoDbLockManager implements LockManager {
     if (!lock.held) return;
     lock.renewedAt = sentAt;
     this.#schedule(lock);
+    if (revocationRequested(out.Attributes, lock.owner)) this.#askToLetGo(lock);
   }
 
   #lose(lock: DynamoDbLock, reason: LockLostReason): void {
@@ -357,7 +432,7 @@ export class DynamoDbLockManager implements LockManager {
     return sleep(retryMinMs + Math.random() * (ceiling - retryMinMs), undefined, { signal });
   }
 
-  async #read(pk: string, signal: AbortSignal): Promise<LockRecord> {
+  async #read(pk: string, signal: AbortSignal | undefined): Promise<LockRecord> {
     const input: GetItemCommandInput = readRequest(this.#options.tableName, pk);
     const out = await this.#send((abortSignal) => this.#client.send(new GetItemCommand(input), { abortSignal }), signal);
     return recordOf(out.Item);

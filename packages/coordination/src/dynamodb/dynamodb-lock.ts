@@ -5,6 +5,7 @@ import type { Lock } from '../types.js';
 export class DynamoDbLock implements Lock {
   readonly #controller = new AbortController();
   #held = true;
+  #revocationAsked = false;
   #renewTimer: NodeJS.Timeout | undefined;
   #lossTimer: NodeJS.Timeout | undefined;
   /**
@@ -21,6 +22,7 @@ export class DynamoDbLock implements Lock {
     readonly owner: string,
     renewedAt: number,
     private readonly onRelease: (lock: DynamoDbLock) => Promise<void>,
+    private readonly onRevocationRequested?: (lock: DynamoDbLock) => void,
   ) {
     this.renewedAt = renewedAt;
   }
@@ -61,6 +63,21 @@ export class DynamoDbLock implements Lock {
       this.#lossTimer = loss;
     }
     if (!this.#held) this.#stopTimers();
+  }
+
+  /**
+   * Someone asked the holder to let go: calls `onRevocationRequested` at most once per acquisition, while held.
+   * Returns what the callback threw (the caller logs it), never throws.
+   */
+  revocationRequested(): unknown {
+    if (!this.#held || this.#revocationAsked || !this.onRevocationRequested) return undefined;
+    this.#revocationAsked = true;
+    try {
+      this.onRevocationRequested(this);
+    } catch (error) {
+      return error ?? new Error('revocation callback threw');
+    }
+    return undefined;
   }
 
   /** Marks the lock lost and fires its signal; false when it was no longer held. */

@@ -1,13 +1,22 @@
 import { describe, expect, test } from 'vitest';
-import { acquireRequest, fenceOf, isConditionFailed, recordOf, releaseRequest, renewRequest } from './requests.js';
+import {
+  acquireRequest,
+  fenceOf,
+  isConditionFailed,
+  recordOf,
+  releaseRequest,
+  renewRequest,
+  revocationRequested,
+  revokeRequest,
+} from './requests.js';
 
 describe('lock requests', () => {
   test('acquire takes a free lock, or one whose stale record version is given, and increments the fence', () => {
-    const free = acquireRequest('t', 'lock:k', 'o1', 'r1', 900);
+    const free = acquireRequest('t', 'lock:k', 'o1', 'r1', 900, 's1');
     expect(free.ConditionExpression).toBe('attribute_not_exists(#owner)');
     expect(free.UpdateExpression).toContain('ADD #fence :one');
     expect(free.ExpressionAttributeValues?.[':stale']).toBeUndefined();
-    const stale = acquireRequest('t', 'lock:k', 'o1', 'r1', 900, 'r0');
+    const stale = acquireRequest('t', 'lock:k', 'o1', 'r1', 900, 's1', 'r0');
     expect(stale.ConditionExpression).toBe('attribute_not_exists(#owner) OR #rvn = :stale');
     expect(stale.ExpressionAttributeValues?.[':stale']).toEqual({ S: 'r0' });
   });
@@ -29,14 +38,23 @@ describe('lock requests', () => {
   });
 
   test('records: free, held, and malformed leases', () => {
-    expect(recordOf(undefined)).toEqual({ owner: undefined, rvn: undefined, leaseMs: undefined, fence: undefined });
-    expect(recordOf({ owner: { S: 'o' }, rvn: { S: 'r' }, leaseMs: { N: '900' }, fence: { N: '7' } })).toEqual({
+    expect(recordOf(undefined)).toEqual({ owner: undefined, rvn: undefined, leaseMs: undefined, fence: undefined, session: undefined });
+    expect(recordOf({ owner: { S: 'o' }, rvn: { S: 'r' }, leaseMs: { N: '900' }, fence: { N: '7' }, session: { S: 's' } })).toEqual({
       owner: 'o',
       rvn: 'r',
       leaseMs: 900,
       fence: 7n,
+      session: 's',
     });
     expect(recordOf({ rvn: { S: 'r' }, leaseMs: { N: '-1' } }).leaseMs).toBeUndefined();
+  });
+
+  test('revocation: the holder is marked by its owner id, and sees it in its renewal\'s answer', () => {
+    expect(revokeRequest('t', 'pk')).toMatchObject({ UpdateExpression: 'SET #revoke = #owner', ConditionExpression: 'attribute_exists(#owner)' });
+    expect(renewRequest('t', 'pk', 'o1', 'r2', 900).ReturnValues).toBe('ALL_NEW');
+    expect(revocationRequested({ revoke: { S: 'o1' } }, 'o1')).toBe(true);
+    expect(revocationRequested({ revoke: { S: 'o0' } }, 'o1')).toBe(false);
+    expect(revocationRequested(undefined, 'o1')).toBe(false);
   });
 
   test('only a conditional-check failure is an answer', () => {

@@ -5,9 +5,11 @@
  * |---|---|
  * | `pk` (S) | `<keyPrefix><key>`, the partition key |
  * | `owner` (S) | id of the acquisition that holds the lock; absent when free |
+ * | `session` (S) | id of the lock manager (the process) that made that acquisition, for `participants()` |
  * | `rvn` (S) | record version: a fresh random id on every acquisition, renewal and release |
  * | `leaseMs` (N) | the holder's lease; waiters in other processes use it, not their own option |
  * | `fence` (N) | counter incremented by every acquisition: the fencing token; never decremented, the item never deleted |
+ * | `revoke` (S) | the owner id a revocation was requested of (Curator's `Revoker`); ignored once another owner holds |
  *
  * Every write is conditional, so a check and the write that depends on it cannot interleave with another client's
  * write. Expiry is decided by the waiters on their own monotonic clock (a record whose `rvn` has not changed for
@@ -19,7 +21,8 @@ import type {
   UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 
-const NAMES = Object.freeze({ '#owner': 'owner', '#rvn': 'rvn', '#lease': 'leaseMs', '#fence': 'fence' });
+const NAMES = Object.freeze({ '#owner': 'owner', '#rvn': 'rvn', '#lease': 'leaseMs', '#fence': 'fence', '#session': 'session' });
+const REVOKE = 'revoke';
 
 /** What a consistent read of a lock item tells a waiter. */
 export interface LockRecord {
@@ -30,6 +33,8 @@ export interface LockRecord {
   readonly leaseMs: number | undefined;
   /** The fence counter: the fencing token of the latest acquisition (undefined before the first). */
   readonly fence: bigint | undefined;
+  /** The lock manager that made the holder's acquisition. */
+  readonly session: string | undefined;
 }
 
 /**
@@ -42,10 +47,12 @@ export function acquireRequest(
   owner: string,
   rvn: string,
   leaseMs: number,
+  session: string,
   staleRvn?: string,
 ): UpdateItemCommandInput {
   const values: Record<string, AttributeValue> = {
     ':owner': { S: owner },
+    ':session': { S: session },
     ':rvn': { S: rvn },
     ':lease': { N: String(leaseMs) },
     ':one': { N: '1' },
@@ -54,7 +61,7 @@ export function acquireRequest(
   return {
     TableName: tableName,
     Key: { pk: { S: pk } },
-    UpdateExpression: 'SET #owner = :owner, #rvn = :rvn, #lease = :lease ADD #fence :one',
+    UpdateExpression: 'SET #owner = :owner, #rvn = :rvn, #lease = :lease, #session = :session ADD #fence :one',
     ConditionExpression:
       staleRvn === undefined ? 'attribute_not_exists(#owner)' : 'attribute_not_exists(#owner) OR #rvn = :stale',
     ExpressionAttributeNames: { ...NAMES },
@@ -63,7 +70,10 @@ export function acquireRequest(
   };
 }
 
-/** Extends the lease of `owner`'s acquisition: a new record version, only while `owner` still holds the lock. */
+/**
+ * Extends the lease of `owner`'s acquisition: a new record version, only while `owner` still holds the lock. Returns
+ * the item, so that the holder sees a revocation request at its next renewal.
+ */
 export function renewRequest(tableName: string, pk: string, owner: string, rvn: string, leaseMs: number): UpdateItemCommandInput {
   return {
     TableName: tableName,
@@ -72,8 +82,25 @@ export function renewRequest(tableName: string, pk: string, owner: string, rvn: 
     ConditionExpression: '#owner = :owner',
     ExpressionAttributeNames: { '#owner': NAMES['#owner'], '#rvn': NAMES['#rvn'], '#lease': NAMES['#lease'] },
     ExpressionAttributeValues: { ':owner': { S: owner }, ':rvn': { S: rvn }, ':lease': { N: String(leaseMs) } },
-    ReturnValues: 'NONE',
+    ReturnValues: 'ALL_NEW',
   };
+}
+
+/** Marks the current holder as asked to let go (`revoke` = its owner id); refused when nobody holds the lock. */
+export function revokeRequest(tableName: string, pk: string): UpdateItemCommandInput {
+  return {
+    TableName: tableName,
+    Key: { pk: { S: pk } },
+    UpdateExpression: 'SET #revoke = #owner',
+    ConditionExpression: 'attribute_exists(#owner)',
+    ExpressionAttributeNames: { '#owner': NAMES['#owner'], '#revoke': REVOKE },
+    ReturnValues: 'UPDATED_NEW',
+  };
+}
+
+/** True when `attributes` (a renewal's answer) carry a revocation request for `owner`. */
+export function revocationRequested(attributes: Record<string, AttributeValue> | undefined, owner: string): boolean {
+  return attributes?.[REVOKE]?.S === owner;
 }
 
 /** Frees the lock if `owner`'s acquisition still holds it; the fence counter stays. */
@@ -95,7 +122,7 @@ export function readRequest(tableName: string, pk: string): GetItemCommandInput 
     TableName: tableName,
     Key: { pk: { S: pk } },
     ConsistentRead: true,
-    ProjectionExpression: '#owner, #rvn, #lease, #fence',
+    ProjectionExpression: '#owner, #rvn, #lease, #fence, #session',
     ExpressionAttributeNames: { ...NAMES },
   };
 }
@@ -117,6 +144,7 @@ export function recordOf(item: Record<string, AttributeValue> | undefined): Lock
     rvn: item?.['rvn']?.S,
     leaseMs: leaseMs !== undefined && Number.isFinite(leaseMs) && leaseMs > 0 ? leaseMs : undefined,
     fence: fence !== undefined && /^\d+$/.test(fence) ? BigInt(fence) : undefined,
+    session: item?.['session']?.S,
   };
 }
 
