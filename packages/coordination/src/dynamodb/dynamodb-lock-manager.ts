@@ -323,6 +323,11 @@ export class DynamoDbLockManager implements LockManager {
     onRevocation: ((lock: Lock) => void) | undefined,
   ): DynamoDbLock | undefined {
     this.#seen.delete(pk);
+    if (this.#closed) {
+      // close() ran while the grant's answer was on its way: nobody may hold a lock of a closed manager.
+      this.#releaseInBackground(key, pk, owner);
+      throw new ClosedError();
+    }
     // A reply slower than the loss deadline leaves too little of the lease to trust: give it back, try again.
     if (performance.now() - sentAt >= this.#lossAfterMs) {
       this.#releaseInBackground(key, pk, owner);
