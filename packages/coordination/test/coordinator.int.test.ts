@@ -177,6 +177,27 @@ describe('tryAcquireMany / releaseMany', () => {
     for (const lock of locks) expect(await stat(admin, pathOf(lock))).toBeNull();
   });
 
+  test('a batch whose signal fires mid-way fails as a whole (LockTimeoutError) and leaves no node behind', async () => {
+    const a = await manager({ namespace: 'batch-abort', reapDelayMs: Infinity });
+    const keys = Array.from({ length: 1_200 }, (_, i) => `a-${i}`);
+    const controller = new AbortController();
+    const reason = new Error('client went away');
+    setTimeout(() => controller.abort(reason), 15);
+    const outcome = await a.tryAcquireMany(keys, { signal: controller.signal }).catch((e: unknown) => e);
+    if (outcome instanceof Map) {
+      await a.releaseMany([...outcome.values()]);
+    } else {
+      expect(outcome).toBeInstanceOf(LockTimeoutError);
+      expect((outcome as LockTimeoutError).cause).toBe(reason);
+    }
+    await eventually(async () => {
+      const parents = await children(admin, '/batch-abort/locks').catch(() => [] as string[]);
+      const counts = await Promise.all(parents.map((p) => children(admin, `/batch-abort/locks/${p}`).then((c) => c.length)));
+      return counts.every((n) => n === 0);
+    }, 20_000, 'no lock node left');
+    await expect(a.tryAcquireMany(['x'], { signal: AbortSignal.abort(reason) })).rejects.toBeInstanceOf(LockTimeoutError);
+  });
+
   test('invalid batches are rejected: duplicate keys, bad keys', async () => {
     const a = await manager();
     await expect(a.tryAcquireMany(['d', 'd'])).rejects.toBeInstanceOf(InvalidArgumentError);
