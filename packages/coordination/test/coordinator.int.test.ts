@@ -306,6 +306,19 @@ describe('lock node deleted by someone else', () => {
   });
 });
 
+describe('try-lock', () => {
+  test('timeoutMs 0 on a busy key fails at once and deletes its waiter node; on a free key it acquires', async () => {
+    const [a, b] = await Promise.all([manager({ namespace: 'try' }), manager({ namespace: 'try' })]);
+    const holder = await a.acquire('k');
+    for (let i = 0; i < 5; i++) await expect(b.acquire('k', { timeoutMs: 0 })).rejects.toBeInstanceOf(LockTimeoutError);
+    await eventually(async () => (await children(admin, '/try/locks/k')).length === 1, 10_000, 'waiter nodes deleted');
+    await holder.release();
+    const lock = await b.acquire('k', { timeoutMs: 0 });
+    expect(lock.held).toBe(true);
+    await lock.release();
+  });
+});
+
 describe('timed-out waiters', () => {
   test('20 waiters timing out on a held lock leave no watcher behind (no MaxListenersExceededWarning)', async () => {
     const warnings: Error[] = [];

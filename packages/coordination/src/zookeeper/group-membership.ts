@@ -1,7 +1,7 @@
 import zookeeper from 'node-zookeeper-client';
 import type { Stat } from 'node-zookeeper-client';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError } from '../errors.js';
+import { CoordinationUnavailableError, InvalidArgumentError } from '../errors.js';
 import type { ConnectionState, GroupMembership } from '../types.js';
 import type { ResolvedOptions } from './options.js';
 import { ConnectionTrouble, ServerError, ZK, type ZkSession } from './session.js';
@@ -94,7 +94,7 @@ export class ZooKeeperGroupMembership implements GroupMembership {
         try {
           await this.#register(undefined);
         } catch (error) {
-          if (!(error instanceof ConnectionTrouble)) {
+          if (!(error instanceof ConnectionTrouble || error instanceof CoordinationUnavailableError)) {
             this.options.logger.warn({ event: 'group.register_failed', group: this.group, err: error }, 'group registration failed');
           }
           await sleep(Math.max(100, this.options.reconnectDelayMs));
@@ -191,7 +191,7 @@ export class ZooKeeperGroupMembership implements GroupMembership {
           await this.#load();
         } catch (error) {
           // No connection: the next `connected`/`reconnected` state loads again.
-          if (!(error instanceof ConnectionTrouble)) {
+          if (!(error instanceof ConnectionTrouble || error instanceof CoordinationUnavailableError)) {
             this.options.logger.warn({ event: 'group.load_failed', group: this.group, err: error }, 'group member list load failed');
           }
         }
