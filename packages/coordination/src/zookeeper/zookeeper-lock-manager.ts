@@ -549,7 +549,10 @@ export class ZooKeeperLockManager implements Coordinator {
     const read = (): void => {
       this.#session.call<[Buffer | undefined]>((client, cb) => client.getData(lock.path, watcher, cb as never)).then(
         ([data]) => {
-          if (data?.equals(REVOKE_MESSAGE)) lock.askToRevoke();
+          if (!data?.equals(REVOKE_MESSAGE)) return;
+          lock.askToRevoke((error) =>
+            this.#options.logger.error({ event: 'lock.revocation_callback_error', key: lock.key, err: error }, 'onRevocationRequested threw'),
+          );
         },
         (error: unknown) => {
           if (!lock.held || lock.generation !== this.#session.generation) return;
