@@ -4,10 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationUnavailableError, InvalidArgumentError } from '../errors.js';
 import type { ConnectionState, GroupMembership } from '../types.js';
 import type { ResolvedOptions } from './options.js';
+import { ensurePath } from './parents.js';
 import { ConnectionTrouble, ServerError, ZK, type ZkSession } from './session.js';
 
 const EPHEMERAL = zookeeper.CreateMode.EPHEMERAL;
-const PERSISTENT = zookeeper.CreateMode.PERSISTENT;
 
 /**
  * A member of a group (after Curator's `GroupMember`): an ephemeral node `<parent>/<memberId>` with the member's data,
@@ -117,7 +117,7 @@ export class ZooKeeperGroupMembership implements GroupMembership {
       } catch (error) {
         if (!(error instanceof ServerError)) throw error;
         if (error.zkCode === ZK['NO_NODE'] && round < 5) {
-          await this.#ensureParent(signal);
+          await ensurePath(this.session, this.parent, signal);
           continue;
         }
         if (error.zkCode !== ZK['NODE_EXISTS']) throw error;
@@ -164,17 +164,6 @@ export class ZooKeeperGroupMembership implements GroupMembership {
         (error: unknown) => finish(error),
       );
     });
-  }
-
-  async #ensureParent(signal: AbortSignal | undefined): Promise<void> {
-    const segments = this.parent.split('/').filter(Boolean);
-    for (let i = 1; i <= segments.length; i++) {
-      try {
-        await this.session.create(`/${segments.slice(0, i).join('/')}`, PERSISTENT, { signal });
-      } catch (error) {
-        if (!(error instanceof ServerError && error.zkCode === ZK['NODE_EXISTS'])) throw error;
-      }
-    }
   }
 
   /** Loads the list again, one load at a time; a change during a load triggers one more. */
