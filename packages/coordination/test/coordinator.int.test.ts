@@ -7,14 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FaultProxy } from '../../../test-support/fault-proxy.js';
 import { startZooKeeper, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
-import {
-  InvalidArgumentError,
-  LockLostError,
-  LockTimeoutError,
-  ZooKeeperLockManager,
-  type Lock,
-  type ZooKeeperLockManagerOptions,
-} from '../src/index.js';
+import { InvalidArgumentError, LockLostError, LockTimeoutError, type Lock } from '../src/index.js';
+// The modules themselves: the package's entry layout (root vs /zookeeper subpath) is not this test's concern.
+import type { ZooKeeperLockManagerOptions } from '../src/zookeeper/options.js';
+import { ZooKeeperLockManager } from '../src/zookeeper/zookeeper-lock-manager.js';
 import { children, eventually, rawClient, remove, stat } from './helpers.js';
 
 const pathOf = (lock: Lock): string => (lock as unknown as { path: string }).path;
