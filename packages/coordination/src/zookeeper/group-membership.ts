@@ -21,6 +21,8 @@ export class ZooKeeperGroupMembership implements GroupMembership {
   readonly #path: string;
   readonly #data: Buffer;
   #left = false;
+  /** A node of this member id owned by another session was seen (and waited for). */
+  #foreignOwner = false;
   #registeredGeneration = -1;
   #registering: Promise<void> | undefined;
   #refreshing = false;
@@ -58,9 +60,10 @@ export class ZooKeeperGroupMembership implements GroupMembership {
     // An older session of ours is expired by the server within its timeout; anything longer is someone else.
     const deadline = AbortSignal.timeout(Math.ceil(this.session.sessionTimeoutMs * 1.5) + this.options.operationTimeoutMs);
     await this.#register(signal ? AbortSignal.any([signal, deadline]) : deadline).catch((error: unknown) => {
-      if (deadline.aborted) {
+      if (deadline.aborted && this.#foreignOwner) {
         throw new InvalidArgumentError(`member ${JSON.stringify(this.memberId)} of group ${JSON.stringify(this.group)} is registered by another session`);
       }
+      if (deadline.aborted) throw new CoordinationUnavailableError('ZooKeeper did not register the member in time', { cause: error });
       throw error;
     });
     await this.#load();
@@ -136,6 +139,7 @@ export class ZooKeeperGroupMembership implements GroupMembership {
         this.#registeredGeneration = generation;
         return;
       }
+      this.#foreignOwner = true;
       this.options.logger.info({ event: 'group.waiting_for_old_node', group: this.group }, 'member node of another session: waiting for it to go');
       await this.#waitGone(signal);
     }
