@@ -147,6 +147,19 @@ describe('tryAcquireMany / releaseMany', () => {
     expect(await children(admin, '/batch/locks/acct-2')).toEqual([]);
   });
 
+  test('concurrent batches on the same keys never grant a key twice', async () => {
+    const ms = await Promise.all([1, 2, 3].map(() => manager({ namespace: 'batch-race', reapDelayMs: 0 })));
+    const keys = Array.from({ length: 40 }, (_, i) => `r-${i}`);
+    for (let round = 0; round < 8; round++) {
+      const results = await Promise.all(ms.map((m) => m.tryAcquireMany(keys)));
+      const granted = results.flatMap((r) => [...r.keys()]);
+      expect(new Set(granted).size).toBe(granted.length);
+      // Per key, the lowest node wins whoever sent it: every key goes to exactly one batch.
+      expect(granted.length).toBe(keys.length);
+      await Promise.all(results.map((r, i) => ms[i]!.releaseMany([...r.values()])));
+    }
+  });
+
   test('batches above one transaction are chunked (600 keys), and a batch lock behaves like any lock', async () => {
     const a = await manager({ namespace: 'batch-big', reapDelayMs: 0 });
     const keys = Array.from({ length: 600 }, (_, i) => `k-${i}`);
