@@ -1,16 +1,10 @@
 /**
- * The in-process Coordinator: the shared contract (also run against ZooKeeper in test/coordinator-contract.int.test.ts)
- * plus what only the in-process implementation promises. Unit tests, so the mutation run covers them.
+ * The in-process Coordinator's own promises, as unit tests so that the mutation run covers them (the shared contract
+ * runs against it and ZooKeeper in test/coordinator-contract.int.test.ts).
  */
 import { describe, expect, test } from 'vitest';
-import { describeCoordinatorContract } from '../test/coordinator-contract.js';
 import { ClosedError, InvalidArgumentError, LockTimeoutError, ReentrantLockError } from './errors.js';
 import { LocalLockManager } from './local-lock-manager.js';
-
-describeCoordinatorContract('LocalLockManager', async () => {
-  const m = new LocalLockManager();
-  return { a: m, b: m };
-});
 
 describe('LocalLockManager as a Coordinator', () => {
   test('participants name the holder and the waiters; a revocation reaches only the current holder, once', async () => {

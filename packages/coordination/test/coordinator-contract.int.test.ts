@@ -1,8 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
-// The in-process implementation runs this contract in src/local-coordinator.test.ts (a unit test).
 import { startZooKeeper, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
 // The module itself: the package's entry layout (root vs /zookeeper subpath) is not this test's concern.
 import { ZooKeeperLockManager } from '../src/zookeeper/zookeeper-lock-manager.js';
+import { LocalLockManager } from '../src/index.js';
 import { describeCoordinatorContract } from './coordinator-contract.js';
 
 let zk: ZooKeeperCluster;
@@ -14,6 +14,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await zk?.stop();
+});
+
+describeCoordinatorContract('LocalLockManager', async () => {
+  const m = new LocalLockManager();
+  return { a: m, b: m };
 });
 
 describeCoordinatorContract('ZooKeeperLockManager (standalone, two sessions)', async () => {
