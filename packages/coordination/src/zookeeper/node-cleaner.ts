@@ -50,6 +50,4 @@ export class NodeCleaner {
     })();
     this.track(task);
   }
-
-  /** Removes whatever an abandoned attempt left: its node, or a node from a create whose reply never came. */
 }
