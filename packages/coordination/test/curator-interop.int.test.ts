@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { prepareCurator, type Curator } from '../../../test-support/curator.js';
 import { startZooKeeper, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
-import { LockTimeoutError, ZooKeeperLockManager } from '../src/index.js';
+import { LockTimeoutError } from '../src/index.js';
+import { ZooKeeperLockManager } from '../src/zookeeper/zookeeper-lock-manager.js';
 import { children, eventually, rawClient } from './helpers.js';
 
 const prepared = await prepareCurator({
