@@ -131,12 +131,26 @@ export function dropSocket(client: Client): void {
 }
 
 /**
- * Finishes a client on which `close()` was called, connected or not: destroys the socket and the connect timer now,
- * and any the client makes afterwards (its reconnect loop would otherwise open sockets and keep the process alive
- * until a server answers or its connect timeout passes).
+ * Asks the server to end the session, if the client is connected; returns whether it did. Calling the client's
+ * `close()` while it is not connected threw a `TypeError` from its send loop (no socket yet, e.g. in the same tick as
+ * the constructor) or queued a request that could never be sent.
+ */
+export function closeSession(client: Client): boolean {
+  const state = client.getState();
+  const connected = state === zookeeper.State.SYNC_CONNECTED || state === zookeeper.State.CONNECTED_READ_ONLY;
+  if (connected) client.close();
+  return connected;
+}
+
+/**
+ * Stops a client for good, connected or not: no reconnect, the socket and the connect timer destroyed now, and any
+ * socket a pending reconnect opens afterwards destroyed at once. Without this the client's reconnect loop keeps
+ * opening sockets and arming connect timers, which keeps the process alive (4–10 s before the first handshake or
+ * during an outage).
  */
 export function shutDown(client: Client): void {
-  const manager = connectionManager(client);
+  const manager = connectionManager(client) as ConnectionManager & { connect(): void };
+  manager.connect = () => {};
   clearTimeout(manager.connectTimeoutHandler);
   manager.socket?.destroy();
   let socket = manager.socket;

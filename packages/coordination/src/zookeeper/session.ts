@@ -3,7 +3,7 @@ import zookeeper from 'node-zookeeper-client';
 import type { ACL, Client, Event, Stat } from 'node-zookeeper-client';
 import { ClosedError, CoordinationUnavailableError } from '../errors.js';
 import type { ConnectionState } from '../types.js';
-import { createWithZxid, dropSocket, shutDown, sync } from './client-fixes.js';
+import { closeSession, createWithZxid, dropSocket, shutDown, sync } from './client-fixes.js';
 import type { ResolvedOptions } from './options.js';
 
 /** A reply from the server that is an error code (NO_NODE, NODE_EXISTS, NO_AUTH, an unknown code, ...). */
@@ -225,21 +225,17 @@ export class ZkSession {
     clearTimeout(this.#timer);
     for (const waiter of [...this.#connectedWaiters]) waiter();
     const client = this.#client;
-    if (this.connected) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(1_000, this.options.operationTimeoutMs));
-        timer.unref();
-        client.once('disconnected', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        client.close();
+    // Not connected (before the first handshake, or during an outage): nothing can be told to the server, whose
+    // session then expires by itself. Either way shutDown stops the client's reconnect loop and its timers.
+    const disconnected = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.min(1_000, this.options.operationTimeoutMs));
+      timer.unref();
+      client.once('disconnected', () => {
+        clearTimeout(timer);
+        resolve();
       });
-    } else {
-      // Not connected (before the first handshake, or during an outage): nothing to tell the server; the session
-      // expires there. Without shutDown the client's reconnect loop would keep the process alive.
-      client.close();
-    }
+    });
+    if (closeSession(client)) await disconnected;
     shutDown(client);
     client.removeAllListeners();
     this.#setState('closed');
@@ -350,7 +346,7 @@ export class ZkSession {
     this.#generation++;
     this.options.logger.warn({ event: 'zk.session_lost', why, generation: this.#generation }, 'ZooKeeper session lost');
     old.removeAllListeners('state');
-    old.close();
+    closeSession(old);
     shutDown(old);
     this.#setState('lost');
     this.#everConnected = false;
