@@ -129,8 +129,8 @@ async function startCluster(size: number, options: ZooKeeperOptions): Promise<Zo
       for (const to of members) {
         if (from === to) continue;
         peerProxies.set(`${from.id}->${to.id}`, [
-          await FaultProxy.start({ host: HOST, port: to.peerPort, raw: true }),
-          await FaultProxy.start({ host: HOST, port: to.electionPort, raw: true }),
+          await FaultProxy.start({ host: HOST, port: to.peerPort }, { framing: 'none' }),
+          await FaultProxy.start({ host: HOST, port: to.electionPort }, { framing: 'none' }),
         ]);
       }
     }
