@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, expect, test, vi } from 'vitest';
 import { FaultProxy } from '../../../test-support/fault-proxy.js';
 import { startZooKeeper, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
-import { LockLostError, ZooKeeperLockManager, type ConnectionState } from '../src/index.js';
+import { LockLostError, type ConnectionState } from '../src/index.js';
+import { ZooKeeperLockManager } from '../src/zookeeper/index.js';
 
 // The session watchdog measures silence on a monotonic clock: stepping the wall clock (NTP, an operator, a VM resumed
 // from a snapshot) must change nothing. Date.now is stepped here while a real server answers (or does not).

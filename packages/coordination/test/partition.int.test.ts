@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startEnsemble, type ZooKeeperCluster, type ZooKeeperServer } from '../../../test-support/zookeeper.js';
-import { LockLostError, ZooKeeperLockManager, type ConnectionState } from '../src/index.js';
+import { LockLostError, type ConnectionState } from '../src/index.js';
+import { ZooKeeperLockManager } from '../src/zookeeper/index.js';
 import { eventually } from './helpers.js';
 
 // A 3-node loopback ensemble whose server-to-server traffic goes through fault proxies: one FOLLOWER is cut off from

@@ -2,13 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import zookeeper, { type ACL, type Client } from 'node-zookeeper-client';
 import { startZooKeeper, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
 import { FaultProxy } from '../../../test-support/fault-proxy.js';
-import {
-  CoordinationUnavailableError,
-  LockLostError,
-  LockTimeoutError,
-  ZooKeeperLockManager,
-  type Lock,
-} from '../src/index.js';
+import { CoordinationUnavailableError, LockLostError, LockTimeoutError, type Lock } from '../src/index.js';
+import { ZooKeeperLockManager } from '../src/zookeeper/index.js';
 import { createWithZxid } from '../src/zookeeper/client-fixes.js';
 import { children, create, eventually, rawClient, recordingLogger, remove, removeRecursive, stat } from './helpers.js';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -157,8 +157,14 @@ export class ZkSession {
     signal?.throwIfAborted();
     const timeoutMs = this.options.operationTimeoutMs;
     const started = monotonicNow();
-    await this.waitConnected(timeoutMs, signal);
+    // A request belongs to the session current when it was issued. If that session is lost while the request waits
+    // for a connection, it must not go out on the next session: a caller that noted the generation (to know which
+    // session owns the ephemeral node it creates) would then own a node of the new session it does not know about.
     const generation = this.#generation;
+    await this.waitConnected(timeoutMs, signal);
+    if (generation !== this.#generation) {
+      throw new ConnectionTrouble('the ZooKeeper session was lost before the request could be sent');
+    }
     const client = this.#client;
     const sentAt = monotonicNow();
     return new Promise<T>((resolve, reject) => {
