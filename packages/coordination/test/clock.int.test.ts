@@ -4,6 +4,7 @@ import { FaultProxy } from '../../../test-support/fault-proxy.js';
 import { startZooKeeper, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
 import { LockLostError, type ConnectionState } from '../src/index.js';
 import { ZooKeeperLockManager } from '../src/zookeeper/index.js';
+import { rawClient } from './helpers.js';
 
 // The session watchdog measures silence on a monotonic clock: stepping the wall clock (NTP, an operator, a VM resumed
 // from a snapshot) must change nothing. Date.now is stepped here while a real server answers (or does not).
@@ -73,3 +74,20 @@ test('the wall clock stepped 30 s back during a partition: the holder is still t
   await taken.release();
   proxy.setMode('pass');
 }, 120_000);
+
+test('a quiet session under a chroot stays connected: the sync heartbeat is answered (else it would be lost at 0.7·T)', async () => {
+  const admin = await rawClient(zk.connectionString);
+  try {
+    await new Promise<void>((resolve, reject) => admin.mkdirp('/chrooted', (e) => (e ? reject(e) : resolve())));
+  } finally {
+    admin.close();
+  }
+  const m = manager(`${zk.connectionString}/chrooted`);
+  const lock = await m.acquire('quiet', { timeoutMs: 20_000 });
+  const seen: ConnectionState[] = [];
+  m.onStateChange((state) => seen.push(state));
+  await sleep(1.5 * sessionTimeoutMs);
+  expect(seen).toEqual([]);
+  expect(lock.signal.aborted).toBe(false);
+  await lock.release();
+}, 60_000);
