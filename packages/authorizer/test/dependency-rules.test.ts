@@ -14,13 +14,18 @@ const allowed: Record<(typeof packages)[number], string[]> = {
   cache: [],
   authorizer: ['@catraca/coordination', '@catraca/cache'],
 };
-/** The `exports` map of each package: its sealed entry, plus the subpaths that keep an optional backend's SDK out of
- * everyone else's process (`@catraca/coordination/dynamodb` loads the AWS SDK). */
+/** The `exports` map of each package: its sealed entry, plus one subpath per backend so that a process loads only the
+ * client of the backend it uses (`@catraca/coordination/zookeeper` never loads ioredis, `/redis` never
+ * node-zookeeper-client, `/dynamodb` alone loads the AWS SDK). An import may name a package or one of these subpaths,
+ * nothing deeper. */
 const entries: Record<(typeof packages)[number], string[]> = {
-  coordination: ['.', './dynamodb'],
+  coordination: ['.', './dynamodb', './local', './redis', './zookeeper'],
   cache: ['.'],
   authorizer: ['.'],
 };
+const importable = (spec: string): boolean =>
+  packages.some((name) => entries[name].some((entry) => spec === `@catraca/${name}${entry.slice(1)}`));
+const packageOf = (spec: string): string => spec.split('/').slice(0, 2).join('/');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -46,7 +51,9 @@ describe('dependency rules', () => {
       for (const file of sourceFiles(path.join(dir, 'src'))) {
         for (const spec of specifiers(file)) {
           const where = `${path.relative(root, file)}: ${spec}`;
-          if (spec.startsWith('@catraca/') && !allowed[name].includes(spec)) offences.push(where);
+          if (spec.startsWith('@catraca/') && (!allowed[name].includes(packageOf(spec)) || !importable(spec))) {
+            offences.push(where);
+          }
           if (spec.startsWith('.') && !path.resolve(path.dirname(file), spec).startsWith(path.join(dir, 'src'))) {
             offences.push(where);
           }
