@@ -8,9 +8,8 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-// From their modules: independent of which entry point exports them.
-import { RedisLockManager } from '../../packages/coordination/dist/redis/redis-lock-manager.js';
-import { ZooKeeperLockManager } from '../../packages/coordination/dist/zookeeper/zookeeper-lock-manager.js';
+import { RedisLockManager } from '../../packages/coordination/dist/redis/index.js';
+import { ZooKeeperLockManager } from '../../packages/coordination/dist/zookeeper/index.js';
 import { DynamoDbLockManager, createLockTable } from '../../packages/coordination/dist/dynamodb/index.js';
 import { startEnsemble, startZooKeeper } from './dist/zookeeper.js';
 import { startRedis } from './dist/redis.js';

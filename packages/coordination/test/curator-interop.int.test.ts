@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { prepareCurator, type Curator } from '../../../test-support/curator.js';
 import { startZooKeeper, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
 import { LockTimeoutError } from '../src/index.js';
-import { ZooKeeperLockManager } from '../src/zookeeper/zookeeper-lock-manager.js';
+import { ZooKeeperLockManager } from '../src/zookeeper/index.js';
 import { children, eventually, rawClient } from './helpers.js';
 
 const prepared = await prepareCurator({
