@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { credentialEntries, credentialProblems } from './security/credentials.js';
 
+/** A credential variable's entries (`name:secret`, comma-separated); judged by {@link credentialProblems}. */
 const tokenList = z
   .string()
   .optional()
-  .transform((value) => (value ?? '').split(',').map((t) => t.trim()).filter((t) => t.length > 0))
-  .pipe(z.array(z.string().min(16, 'each token must be at least 16 characters')));
+  .transform((value) => credentialEntries(value));
 
 const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -66,7 +67,7 @@ export type Config = z.output<typeof configSchema>;
  * Rules across variables, checked on the raw values so that they are reported together with field errors (zod would
  * skip them once a field fails).
  */
-function crossFieldProblems(raw: Record<string, string>): string[] {
+function crossFieldProblems(raw: Record<string, string>, env: NodeJS.ProcessEnv): string[] {
   const problems: string[] = [];
   const need = (when: boolean, key: string, why: string) => {
     if (when && !raw[key]) problems.push(`  ${key}: required when ${why}`);
@@ -76,9 +77,18 @@ function crossFieldProblems(raw: Record<string, string>): string[] {
   need(raw['LOCK'] === 'zookeeper', 'ZOOKEEPER_CONNECT', 'LOCK=zookeeper');
   need(raw['CACHE'] === 'redis', 'REDIS_URL', 'CACHE=redis');
   need(raw['LOCK'] === 'redis' && !raw['REDIS_URL'], 'LOCK_REDIS_URL', 'LOCK=redis and REDIS_URL is not set');
+  const zkAuth = raw['ZOOKEEPER_AUTH'];
+  if (zkAuth !== undefined && /^digest:[^:]*:/.test(zkAuth)) {
+    problems.push('  ZOOKEEPER_AUTH: is user:password; drop the "digest:" scheme prefix (it would be read as user "digest")');
+  }
   const host = raw['HOST'] ?? '127.0.0.1';
   const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
-  const open = !raw['AUTHORIZE_TOKENS']?.trim() || !raw['ADMIN_TOKENS']?.trim();
+  // Set-but-empty counts as set: an operator who wrote the variable meant to turn authentication on.
+  problems.push(...credentialProblems('AUTHORIZE_TOKENS', env['AUTHORIZE_TOKENS'], 'authorize'));
+  problems.push(...credentialProblems('ADMIN_TOKENS', env['ADMIN_TOKENS'], 'admin'));
+  // The parsed lists, never the raw strings: "," is not a credential.
+  const open =
+    credentialEntries(raw['AUTHORIZE_TOKENS']).length === 0 || credentialEntries(raw['ADMIN_TOKENS']).length === 0;
   const allowed = ['true', '1', 'yes'].includes(raw['ALLOW_UNAUTHENTICATED'] ?? '');
   if (!loopback && open && !allowed) {
     problems.push(
@@ -99,7 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(relevant);
   const lines = [
     ...(parsed.success ? [] : parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`)),
-    ...crossFieldProblems(relevant),
+    ...crossFieldProblems(relevant, env),
   ];
   if (!parsed.success || lines.length > 0) throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   return { ...parsed.data, DATA_DIR: path.resolve(parsed.data.DATA_DIR) };

@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { Authorizer } from '../service/authorizer.js';
 import type { RuleBook } from '../service/rule-book.js';
 import type { Store } from '../store/port.js';
+import { parseCredentials } from '../security/credentials.js';
 import { requireScope } from './auth.js';
 import { adminRoutes } from './routes-admin.js';
 import { opsRoutes, type ReadinessCheck } from './routes-ops.js';
@@ -28,6 +29,8 @@ export interface AppDeps {
 /** Per-request state shared by the middleware and the routes. */
 export interface RequestState {
   log: Logger;
+  /** The caller: its credential's name, or `anonymous` on a scope without credentials. Set by the scope check. */
+  actor?: string;
   /** Fires when the request's budget runs out or the client goes away. */
   deadline(budgetMs: number): AbortSignal;
   /** For the metrics: the authorization answer, when the route is `POST /transactions`. */
@@ -64,6 +67,10 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     } finally {
       const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       const answer = ctx.state.answer;
+      if (ctx.state.actor !== undefined) {
+        const scope = route === '/transactions' || route === '/accounts/:id/balance' ? 'authorize' : 'admin';
+        metrics.requestsByActor.inc({ scope, actor: ctx.state.actor, status: String(ctx.status) });
+      }
       metrics.httpDuration.observe(
         { method: ctx.method, route, status: String(ctx.status), code: answer?.code ?? '', reason: answer?.reason ?? '' },
         (performance.now() - started) / 1000,
@@ -73,8 +80,10 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
 
   const router = new Router<RequestState>();
   opsRoutes(router, deps);
-  transactionRoutes(router, deps, requireScope('authorize', deps.config.AUTHORIZE_TOKENS));
-  adminRoutes(router, deps, requireScope('admin', deps.config.ADMIN_TOKENS));
+  const authorizeScope = requireScope('authorize', parseCredentials('authorize', deps.config.AUTHORIZE_TOKENS));
+  const adminScope = requireScope('admin', parseCredentials('admin', deps.config.ADMIN_TOKENS));
+  transactionRoutes(router, deps, authorizeScope);
+  adminRoutes(router, deps, adminScope);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;
