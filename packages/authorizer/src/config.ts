@@ -52,6 +52,10 @@ export const configSchema = z.object({
     REDIS_URL: z.string().url().optional(),
     REDIS_KEY_PREFIX: z.string().default('catraca:'),
     REDIS_CALL_TIMEOUT_MS: int(1, 10_000).default(15),
+    REDIS_USERNAME: z.string().min(1).optional(),
+    REDIS_PASSWORD: z.string().min(1).optional(),
+    REDIS_TLS_CA_FILE: z.string().min(1).optional(),
+    CACHE_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)').optional(),
 
     RULES_REFRESH_MS: int(50, 60_000).default(500),
     MERCHANT_RULES_SEED: boolean.default(true),
@@ -76,6 +80,10 @@ function crossFieldProblems(raw: Record<string, string>, env: NodeJS.ProcessEnv)
   need(raw['STORE'] === 'mongodb', 'MONGODB_URI', 'STORE=mongodb');
   need(raw['LOCK'] === 'zookeeper', 'ZOOKEEPER_CONNECT', 'LOCK=zookeeper');
   need(raw['CACHE'] === 'redis', 'REDIS_URL', 'CACHE=redis');
+  need(raw['CACHE'] === 'redis', 'CACHE_SIGNING_KEY', 'CACHE=redis (entries in a shared cache must be signed)');
+  if (raw['CACHE_SIGNING_KEY'] !== undefined && /replace[-_ ]?me|change[-_ ]?me|placeholder/i.test(raw['CACHE_SIGNING_KEY'])) {
+    problems.push('  CACHE_SIGNING_KEY: is a placeholder from the examples; generate one (openssl rand -hex 32)');
+  }
   need(raw['LOCK'] === 'redis' && !raw['REDIS_URL'], 'LOCK_REDIS_URL', 'LOCK=redis and REDIS_URL is not set');
   const zkAuth = raw['ZOOKEEPER_AUTH'];
   if (zkAuth !== undefined && /^digest:[^:]*:/.test(zkAuth)) {

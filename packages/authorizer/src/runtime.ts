@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { MemoryCache, RedisCache, type ResultCache } from '@catraca/cache';
+import { MemoryCache, RedisCache, SignedCache, type ResultCache } from '@catraca/cache';
 import { LocalLockManager, type LockManager } from '@catraca/coordination';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -63,16 +64,32 @@ async function openLocks(config: Config, logger: Logger): Promise<LockManager | 
   }
 }
 
-function openCache(config: Config, logger: Logger): ResultCache {
-  if (config.CACHE === 'memory') {
-    return new MemoryCache({ maxEntries: config.CACHE_MAX_ENTRIES, ttlMs: config.CACHE_TTL_MS });
-  }
-  return new RedisCache({
-    url: config.REDIS_URL!,
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    ttlMs: config.CACHE_TTL_MS,
-    callTimeoutMs: config.REDIS_CALL_TIMEOUT_MS,
-    logger: logger.child({ component: 'cache' }),
+/**
+ * The result cache, signed (SPEC §6): an entry approves a replay only if this process can verify that a replica wrote
+ * it. The key comes from `CACHE_SIGNING_KEY` (required with Redis, shared by every replica); the in-process cache of
+ * the embedded mode gets a random key per process.
+ */
+function openCache(config: Config, logger: Logger, metrics: Metrics): ResultCache {
+  const log = logger.child({ component: 'cache' });
+  const inner: ResultCache =
+    config.CACHE === 'memory'
+      ? new MemoryCache({ maxEntries: config.CACHE_MAX_ENTRIES, ttlMs: config.CACHE_TTL_MS })
+      : new RedisCache({
+          url: config.REDIS_URL!,
+          keyPrefix: config.REDIS_KEY_PREFIX,
+          ttlMs: config.CACHE_TTL_MS,
+          callTimeoutMs: config.REDIS_CALL_TIMEOUT_MS,
+          redis: {
+            ...(config.REDIS_USERNAME === undefined ? {} : { username: config.REDIS_USERNAME }),
+            ...(config.REDIS_PASSWORD === undefined ? {} : { password: config.REDIS_PASSWORD }),
+            ...(config.REDIS_TLS_CA_FILE === undefined ? {} : { tls: { ca: readFileSync(config.REDIS_TLS_CA_FILE) } }),
+          },
+          logger: log,
+        });
+  return new SignedCache(inner, {
+    key: config.CACHE_SIGNING_KEY ?? randomBytes(32),
+    onInvalid: () => metrics.cacheInvalidEntries.inc(),
+    logger: log,
   });
 }
 
@@ -81,7 +98,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   const metrics = new Metrics();
   const store = await openStore(config, logger);
   const locks = await openLocks(config, logger);
-  const cache = openCache(config, logger);
+  const cache = openCache(config, logger, metrics);
   cache.onOutcome((outcome) => metrics.cacheLookups.inc({ outcome }));
   if (locks) {
     metrics.setCoordinationState(locks.state);

@@ -1,0 +1,113 @@
+/**
+ * The hostile-client table (issue 11): each row is an attack or a bad input found by a review of the running service,
+ * with the answer it must get. Every row failed before its fix. Real-socket cases (timeouts, slow bodies, TLS) live in
+ * hostile-socket.int.test.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { RedisCache } from '@catraca/cache';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startRedis, type RedisServer } from '../../../test-support/redis.js';
+import { loadConfig } from '../src/config.js';
+import { canonicalDebitPayload, payloadHash } from '../src/domain/index.js';
+import { authorize, call, createAccount, embeddedRuntime } from './helpers.js';
+
+type R = Awaited<ReturnType<typeof embeddedRuntime>>;
+
+const metric = async (rt: R, name: string, labels = ''): Promise<number> => {
+  const text = await rt.metrics.registry.metrics();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels}`) && !l.startsWith('#'));
+  return line === undefined ? 0 : Number(line.split(' ').pop());
+};
+
+describe('hostile: credentials never turn off', () => {
+  it.each([
+    ['AUTHORIZE_TOKENS', ','],
+    ['AUTHORIZE_TOKENS', ' , '],
+    ['ADMIN_TOKENS', ','],
+    ['ADMIN_TOKENS', ' , '],
+    ['ADMIN_TOKENS', ''],
+  ])('%s=%o refuses to start, even on 0.0.0.0 with the opt-in', (key, value) => {
+    expect(() => loadConfig({ [key]: value })).toThrow(/holds no credential/);
+    expect(() => loadConfig({ HOST: '0.0.0.0', [key]: value })).toThrow(/holds no credential/);
+  });
+
+  it.each([
+    ['the example secret placeholder', 'replace-me-authorize-token-0001'],
+    ['the example named placeholder', 'acquirer-1:replace-me-authorize-token-0001'],
+    ['a short secret', 'pos:tiny'],
+  ])('refuses %s', (_what, value) => {
+    expect(() => loadConfig({ AUTHORIZE_TOKENS: value })).toThrow();
+  });
+
+  it('names the caller: its credential name is in the metrics, its secret nowhere', async () => {
+    const secret = 's'.repeat(32);
+    const rt = await embeddedRuntime({ AUTHORIZE_TOKENS: `pos-7:${secret}`, ADMIN_TOKENS: `ops:${'o'.repeat(32)}` });
+    try {
+      const admin = { authorization: `Bearer ${'o'.repeat(32)}` };
+      expect((await call(rt, 'POST', '/accounts', { id: 'n1', balances: { CASH: 5 } }, admin)).status).toBe(201);
+      const tx = { id: 'n-t1', account: 'n1', totalAmount: 1, mcc: '1234', merchant: 'X' };
+      expect((await authorize(rt, tx, { authorization: `Bearer ${secret}` })).body).toBe('{"code":"00"}');
+      expect((await authorize(rt, tx, { authorization: 'Bearer pos-7' })).status).toBe(401);
+      const text = await rt.metrics.registry.metrics();
+      expect(text).toMatch(/catraca_requests_by_actor_total\{scope="authorize",actor="pos-7",status="200"\} 1/);
+      expect(text).toMatch(/catraca_requests_by_actor_total\{scope="admin",actor="ops",status="201"\} 1/);
+      expect(text).not.toContain(secret);
+    } finally {
+      await rt.dispose();
+    }
+  });
+});
+
+describe('hostile: a forged result-cache entry approves nothing', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('a Redis write cannot approve a purchase on a zero balance, nor make a future id an id_conflict', async () => {
+    const prefix = `hostile:${randomUUID()}:`;
+    const rt = await embeddedRuntime({
+      CACHE: 'redis',
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: prefix,
+      REDIS_CALL_TIMEOUT_MS: '2000',
+      CACHE_SIGNING_KEY: 'test-cache-signing-key-0123456789abcdef',
+    });
+    const attacker = new RedisCache({ url: redis.url, keyPrefix: prefix, callTimeoutMs: 2000 });
+    try {
+      await createAccount(rt, 'poor', { CASH: 0 });
+      const purchase = { id: 'forged-1', account: 'poor', totalAmount: '10000.00', mcc: '5999', merchant: 'LOJA' };
+      const hash = payloadHash(
+        canonicalDebitPayload({ accountId: 'poor', amount: 1_000_000, mcc: '5999', merchant: 'LOJA' }),
+      );
+      expect(await attacker.waitUntilReady({ signal: AbortSignal.timeout(10_000) })).toBe(true);
+      await attacker.set('tx:forged-1', JSON.stringify({ h: hash, c: '00', r: 'approved' }));
+      await attacker.set('tx:future-1', JSON.stringify({ h: 'f'.repeat(64), c: '00', r: 'approved' }));
+
+      const forged = await authorize(rt, purchase);
+      expect(forged.body).toBe('{"code":"51"}');
+      expect(forged.headers['catraca-reason']).toBe('insufficient_funds');
+      const future = await authorize(rt, { ...purchase, id: 'future-1', totalAmount: '1.00' });
+      expect(future.headers['catraca-reason']).toBe('insufficient_funds');
+      expect(await metric(rt, 'catraca_cache_invalid_entries_total')).toBe(2);
+      // Its own entries still serve replays.
+      const replay = await authorize(rt, purchase);
+      expect(replay.body).toBe('{"code":"51"}');
+      expect(replay.headers['catraca-replayed']).toBe('true');
+      expect((await call(rt, 'GET', '/accounts/poor')).json().balances.CASH).toBe('0.00');
+    } finally {
+      await attacker.close();
+      await rt.dispose();
+    }
+  });
+
+  it('CACHE=redis needs a signing key', () => {
+    expect(() => loadConfig({ CACHE: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/CACHE_SIGNING_KEY/);
+    expect(() =>
+      loadConfig({ CACHE: 'redis', REDIS_URL: 'redis://127.0.0.1:6379', CACHE_SIGNING_KEY: 'short' }),
+    ).toThrow(/at least 32/);
+  });
+});
