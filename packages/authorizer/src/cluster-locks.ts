@@ -1,4 +1,4 @@
-import { RedisLockManager, ZooKeeperLockManager, type LockManager } from '@catraca/coordination';
+import { RedisLockManager, ZooKeeperLockManager, repairNamespaceAcls, type LockManager } from '@catraca/coordination';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { ConfigError } from './errors.js';
@@ -15,6 +15,25 @@ export async function openZooKeeperLocks(config: Config, logger: Logger): Promis
       user: config.ZOOKEEPER_AUTH.slice(0, separator),
       password: config.ZOOKEEPER_AUTH.slice(separator + 1),
     };
+  }
+  if (auth) {
+    // Nodes created before credentials were configured stay open to anyone until their ACL is replaced.
+    try {
+      await repairNamespaceAcls({
+        connectionString: config.ZOOKEEPER_CONNECT!,
+        namespace: config.ZOOKEEPER_NAMESPACE,
+        auth,
+        logger,
+      });
+    } catch (error) {
+      // Not fatal: the store's version check fences every write; the repair runs again at the next start.
+      logger.error({ err: error }, 'ZooKeeper namespace ACL repair failed; nodes created without credentials may stay open');
+    }
+  } else {
+    logger.warn(
+      { namespace: config.ZOOKEEPER_NAMESPACE },
+      'ZooKeeper without credentials (ZOOKEEPER_AUTH): anyone who reaches it can block an account by writing its lock nodes',
+    );
   }
   return new ZooKeeperLockManager({
     connectionString: config.ZOOKEEPER_CONNECT!,

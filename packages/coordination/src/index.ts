@@ -13,6 +13,8 @@ export { LocalLockManager } from './local-lock-manager.js';
 export { runWithLock } from './with-lock.js';
 export { ZooKeeperLockManager } from './zookeeper/zookeeper-lock-manager.js';
 export { ZOOKEEPER_DEFAULTS } from './zookeeper/options.js';
+export { ACL_REPAIR_DEFAULTS, repairNamespaceAcls } from './zookeeper/acl-repair.js';
+export type { AclRepairOptions, AclRepairReport } from './zookeeper/acl-repair.js';
 export type { DigestAuth, ZooKeeperLockManagerOptions } from './zookeeper/options.js';
 export { RedisLockManager } from './redis/redis-lock-manager.js';
 export { REDIS_LOCK_DEFAULTS } from './redis/options.js';
