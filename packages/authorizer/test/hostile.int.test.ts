@@ -111,3 +111,96 @@ describe('hostile: a forged result-cache entry approves nothing', () => {
     ).toThrow(/at least 32/);
   });
 });
+
+describe('hostile: bad input is 07 invalid_request and changes nothing (SPEC §1)', () => {
+  let rt: R;
+  beforeEach(async () => {
+    rt = await embeddedRuntime();
+    await createAccount(rt, 'acc-1', { FOOD: '100.00', MEAL: '50.00', CASH: '30.00' });
+  });
+  afterEach(async () => {
+    await rt.dispose();
+  });
+
+  const base = '{"id":"h-1","account":"acc-1","totalAmount":"1.00",';
+  it.each([
+    ['mcc 5411.0 (a JSON number with a fraction)', `${base}"mcc":5411.0,"merchant":"LOJA"}`],
+    ['mcc 5.411e3', `${base}"mcc":5.411e3,"merchant":"LOJA"}`],
+    ['mcc 5810.9999999999999999 (the double 5811)', `${base}"mcc":5810.9999999999999999,"merchant":"LOJA"}`],
+    ['mcc 5411.0000000000001', `${base}"mcc":5411.0000000000001,"merchant":"LOJA"}`],
+    ['mcc 4e-400 (the double 0)', `${base}"mcc":4e-400,"merchant":"LOJA"}`],
+    ['a lone high surrogate in merchant', `${base}"mcc":"5999","merchant":"LOJA \\ud800"}`],
+    ['a lone low surrogate in merchant', `${base}"mcc":"5999","merchant":"\\udc00LOJA"}`],
+    ['a NUL in merchant', `${base}"mcc":"5999","merchant":"LO\\u0000JA"}`],
+    ['a newline in merchant', `${base}"mcc":"5999","merchant":"LOJA\\nX"}`],
+    ['a C1 control in merchant', `${base}"mcc":"5999","merchant":"LOJA\\u0085"}`],
+    ['DEL in merchant', `${base}"mcc":"5999","merchant":"LOJA\\u007f"}`],
+    ['a zero-width-space-only merchant', `${base}"mcc":"5999","merchant":"\\u200b\\u200b"}`],
+    ['a BOM-and-space merchant', `${base}"mcc":"5999","merchant":" \\ufeff "}`],
+    ['account "."', '{"id":"h-1","account":".","totalAmount":"1.00","mcc":"5999","merchant":"LOJA"}'],
+    ['account ".."', '{"id":"h-1","account":"..","totalAmount":"1.00","mcc":"5999","merchant":"LOJA"}'],
+    ['id ".."', '{"id":"..","account":"acc-1","totalAmount":"1.00","mcc":"5999","merchant":"LOJA"}'],
+  ])('%s', async (_what, body) => {
+    const reply = await call(rt, 'POST', '/transactions', body);
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe('{"code":"07"}');
+    expect(reply.headers['catraca-reason']).toBe('invalid_request');
+    expect((await call(rt, 'GET', '/accounts/acc-1')).json().version).toBe(0);
+  });
+
+  it('invalid UTF-8 is refused, not replaced by U+FFFD', async () => {
+    const prefix = Buffer.from('{"id":"h-u","account":"acc-1","totalAmount":"1.00","mcc":"5999","merchant":"LOJA ');
+    const body = Buffer.concat([prefix, Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    const { inject } = await import('light-my-request');
+    const reply = await inject(rt.app.callback(), {
+      method: 'POST',
+      url: '/transactions',
+      headers: { 'content-type': 'application/json' },
+      payload: body,
+    });
+    expect(reply.body).toBe('{"code":"07"}');
+    expect(reply.headers['catraca-reason']).toBe('invalid_request');
+    expect(await rt.store.getTransaction('h-u')).toBeUndefined();
+  });
+
+  it.each([
+    ['a JSON integer mcc', 742, '0742'],
+    ['a JSON integer mcc 5411', 5411, '5411'],
+  ])('still accepts %s', async (_what, mcc, stored) => {
+    const reply = await call(rt, 'POST', '/transactions', { id: `m-${stored}`, account: 'acc-1', totalAmount: '1.00', mcc, merchant: 'LOJA' });
+    expect(reply.body).toBe('{"code":"00"}');
+    expect((await rt.store.getTransaction(`m-${stored}`))!.mcc).toBe(stored);
+  });
+
+  it('amount 1.1 with totalAmount "1.10" is the same amount', async () => {
+    const body = '{"id":"same-amt","account":"acc-1","amount":1.1,"totalAmount":"1.10","mcc":"5999","merchant":"LOJA"}';
+    const reply = await call(rt, 'POST', '/transactions', body);
+    expect(reply.body).toBe('{"code":"00"}');
+    expect((await rt.store.getTransaction('same-amt'))!.amount).toBe(110);
+    const differ = '{"id":"diff-amt","account":"acc-1","amount":1.1,"totalAmount":"1.11","mcc":"5999","merchant":"LOJA"}';
+    expect((await call(rt, 'POST', '/transactions', differ)).headers['catraca-error']).toMatch(/differ/);
+  });
+
+  it('accounts "." and ".." cannot be created', async () => {
+    for (const id of ['.', '..']) {
+      expect((await call(rt, 'POST', '/accounts', { id, balances: { CASH: 1 } })).status, id).toBe(400);
+    }
+  });
+
+  it('a rule whose match is a whole 40-character DE 43 field matches the purchases that carry that field', async () => {
+    const field = `${'PADARIA CENTRAL'.padEnd(25)}${'SAO PAULO'.padEnd(13)}BR`;
+    expect(field).toHaveLength(40);
+    const put = await call(rt, 'PUT', '/merchant-rules', { match: field, category: 'MEAL' });
+    expect(put.status).toBe(200);
+    expect(put.json().match).toBe('PADARIA CENTRAL');
+    // MCC 5411 says FOOD; the rule says MEAL.
+    await call(rt, 'POST', '/transactions', { id: 'de43', account: 'acc-1', totalAmount: '1.00', mcc: '5411', merchant: field });
+    expect((await rt.store.getTransaction('de43'))!.category).toBe('MEAL');
+  });
+
+  it('a rule match with control characters or only invisible characters is refused', async () => {
+    for (const match of ['UBER\u0000', '\u200b', 'X\ud800']) {
+      expect((await call(rt, 'PUT', '/merchant-rules', { match, category: 'MEAL' })).status, JSON.stringify(match)).toBe(400);
+    }
+  });
+});

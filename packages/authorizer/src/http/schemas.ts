@@ -4,7 +4,9 @@ import { CATEGORIES } from '../domain/types.js';
 /** Ids of transactions and accounts: 1–64 characters of `[A-Za-z0-9._:-]` (SPEC §1). */
 export const idSchema = z
   .string()
-  .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
+  .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -')
+  // `.` and `..` are path segments: a Location of /accounts/.. cannot be fetched by standard clients.
+  .refine((id) => id !== '.' && id !== '..', 'must not be "." or ".."');
 
 /** Money on the wire: a JSON number (`100.1`) or a decimal string (`"100.10"`), at most 2 decimal places. */
 export const amountSchema = z
