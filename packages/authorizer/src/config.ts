@@ -60,6 +60,17 @@ export const configSchema = z.object({
     RULES_REFRESH_MS: int(50, 60_000).default(500),
     MERCHANT_RULES_SEED: boolean.default(true),
 
+    RATE_LIMIT_AUTHORIZE_RPS: int(0, 1_000_000).default(0),
+    RATE_LIMIT_ADMIN_RPS: int(0, 1_000_000).default(0),
+    RATE_LIMIT_BURST_SECONDS: int(1, 3_600).default(1),
+    REQUEST_TIMEOUT_MS: int(100, 600_000).optional(),
+    KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(65_000),
+    MAX_CONNECTIONS: int(1, 1_000_000).default(1_024),
+    MERCHANT_RULES_MAX: int(1, 1_000_000).default(10_000),
+    TLS_CERT_FILE: z.string().min(1).optional(),
+    TLS_KEY_FILE: z.string().min(1).optional(),
+    TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+
     AUTHORIZE_TOKENS: tokenList,
     ADMIN_TOKENS: tokenList,
     ALLOW_UNAUTHENTICATED: boolean.default(false),
@@ -85,6 +96,10 @@ function crossFieldProblems(raw: Record<string, string>, env: NodeJS.ProcessEnv)
     problems.push('  CACHE_SIGNING_KEY: is a placeholder from the examples; generate one (openssl rand -hex 32)');
   }
   need(raw['LOCK'] === 'redis' && !raw['REDIS_URL'], 'LOCK_REDIS_URL', 'LOCK=redis and REDIS_URL is not set');
+  if ((raw['TLS_CERT_FILE'] === undefined) !== (raw['TLS_KEY_FILE'] === undefined)) {
+    problems.push('  TLS_CERT_FILE, TLS_KEY_FILE: set both (TLS on the listener) or neither');
+  }
+  need(raw['TLS_CLIENT_CA_FILE'] !== undefined, 'TLS_CERT_FILE', 'TLS_CLIENT_CA_FILE is set (mutual TLS needs TLS)');
   const zkAuth = raw['ZOOKEEPER_AUTH'];
   if (zkAuth !== undefined && /^digest:[^:]*:/.test(zkAuth)) {
     problems.push('  ZOOKEEPER_AUTH: is user:password; drop the "digest:" scheme prefix (it would be read as user "digest")');

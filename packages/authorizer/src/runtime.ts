@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MemoryCache, RedisCache, SignedCache, type ResultCache } from '@catraca/cache';
 import { LocalLockManager, type LockManager } from '@catraca/coordination';
@@ -33,9 +33,10 @@ export interface Runtime {
 async function openStore(config: Config, logger: Logger): Promise<Store> {
   switch (config.STORE) {
     case 'sqlite': {
-      mkdirSync(config.DATA_DIR, { recursive: true });
+      const file = path.join(config.DATA_DIR, 'catraca.db');
+      ownerOnlyDataFiles(config.DATA_DIR, file, logger);
       return openSqliteStore({
-        path: path.join(config.DATA_DIR, 'catraca.db'),
+        path: file,
         durability: config.SQLITE_DURABILITY,
         logger: logger.child({ component: 'store' }),
       });
@@ -43,6 +44,22 @@ async function openStore(config: Config, logger: Logger): Promise<Store> {
     default: {
       const { openClusterStore } = await import('./cluster-store.js');
       return openClusterStore(config, logger.child({ component: 'store' }));
+    }
+  }
+}
+
+/**
+ * Balances and the ledger are readable by this user only: the directory is created 0700, the database file 0600
+ * (SQLite gives its -wal and -shm files the database file's mode), and an existing file is narrowed to 0600.
+ */
+function ownerOnlyDataFiles(dir: string, file: string, logger: Logger): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if (existsSync(f)) chmodSync(f, 0o600);
+    } catch (error) {
+      logger.warn({ err: error, file: f }, 'could not make a data file readable by its owner only');
     }
   }
 }

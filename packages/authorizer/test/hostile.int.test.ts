@@ -204,3 +204,108 @@ describe('hostile: bad input is 07 invalid_request and changes nothing (SPEC §1
     }
   });
 });
+
+describe('hostile: the embedded default (loopback, no credentials) refuses what a web page can send', () => {
+  let rt: R;
+  beforeEach(async () => {
+    rt = await embeddedRuntime();
+    await createAccount(rt, 'acc-1', { CASH: '30.00' });
+  });
+  afterEach(async () => {
+    await rt.dispose();
+  });
+
+  it.each([
+    ['a foreign Host (DNS rebinding) reading a balance', 'GET', '/accounts/acc-1', { host: 'evil.example:8080' }],
+    ['a foreign Host on /transactions', 'POST', '/transactions', { host: 'rebind.evil.example' }],
+    ['a foreign Host on /metrics', 'GET', '/metrics', { host: '10.0.0.7' }],
+    ['a cross-site Origin', 'POST', '/accounts/acc-1/credits', { origin: 'https://evil.example' }],
+    ['an opaque Origin (sandboxed page)', 'POST', '/accounts/acc-1/credits', { origin: 'null' }],
+  ])('403 for %s', async (_what, method, url, headers) => {
+    const body = { id: 'c-1', category: 'CASH', amount: '1000000.00' };
+    const reply = await call(rt, method as 'GET' | 'POST', url, method === 'POST' ? body : undefined, headers);
+    expect(reply.status).toBe(403);
+    expect((await rt.store.getAccount('acc-1'))!.balances.CASH).toBe(3_000);
+  });
+
+  it.each(['localhost:8080', '127.0.0.1', '127.0.0.1:8080', '[::1]:8080', 'api.localhost'])('serves Host %s', async (host) => {
+    expect((await call(rt, 'GET', '/accounts/acc-1', undefined, { host })).status).toBe(200);
+  });
+
+  it.each(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'])(
+    'an admin body of %s is 415 and credits nothing',
+    async (type) => {
+      const reply = await call(rt, 'POST', '/accounts/acc-1/credits', { id: 'c-2', category: 'CASH', amount: '1000000.00' }, {
+        'content-type': type,
+      });
+      expect(reply.status).toBe(415);
+      expect((await rt.store.getAccount('acc-1'))!.balances.CASH).toBe(3_000);
+    },
+  );
+
+  it('the SQLite files are readable by their owner only', async () => {
+    const { statSync } = await import('node:fs');
+    const file = `${rt.config.DATA_DIR}/catraca.db`;
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
+    expect(statSync(rt.config.DATA_DIR).mode & 0o077).toBe(0);
+  });
+});
+
+describe('hostile: rate limits and caps', () => {
+  it('over its rate, a credential gets 07 rate_limited on /transactions and 429 on admin routes; others are unaffected', async () => {
+    const rt = await embeddedRuntime({
+      AUTHORIZE_TOKENS: `pos-a:${'a'.repeat(24)},pos-b:${'b'.repeat(24)}`,
+      ADMIN_TOKENS: `ops:${'o'.repeat(24)}`,
+      RATE_LIMIT_AUTHORIZE_RPS: '1',
+      RATE_LIMIT_ADMIN_RPS: '1',
+      RATE_LIMIT_BURST_SECONDS: '3',
+    });
+    try {
+      const admin = { authorization: `Bearer ${'o'.repeat(24)}` };
+      await call(rt, 'POST', '/accounts', { id: 'rl', balances: { CASH: 100 } }, admin);
+      const tx = (id: string) => ({ id, account: 'rl', totalAmount: '1.00', mcc: '5999', merchant: 'LOJA' });
+      const a = { authorization: `Bearer ${'a'.repeat(24)}` };
+      const answers = [];
+      for (let i = 0; i < 10; i++) answers.push(await authorize(rt, tx(`rl-${i}`), a));
+      expect(answers.every((r) => r.status === 200)).toBe(true);
+      expect(answers.filter((r) => r.headers['catraca-reason'] === 'rate_limited').length).toBeGreaterThanOrEqual(1);
+      for (const r of answers.filter((r) => r.headers['catraca-reason'] === 'rate_limited')) expect(r.body).toBe('{"code":"07"}');
+      // Another credential has its own bucket.
+      expect((await authorize(rt, tx('rl-b'), { authorization: `Bearer ${'b'.repeat(24)}` })).body).toBe('{"code":"00"}');
+      const statuses = [];
+      for (let i = 0; i < 10; i++) statuses.push((await call(rt, 'GET', '/accounts/rl', undefined, admin)).status);
+      expect(statuses).toContain(429);
+      const approved = answers.filter((r) => r.body === '{"code":"00"}').length + 1;
+      expect((await rt.store.getAccount('rl'))!.balances.CASH).toBe(10_000 - approved * 100);
+      expect(await metric(rt, 'catraca_rate_limited_total', '{scope="authorize",kind="credential"}')).toBeGreaterThanOrEqual(1);
+    } finally {
+      await rt.dispose();
+    }
+  });
+
+  it('without credentials the bucket is per address', async () => {
+    const rt = await embeddedRuntime({ RATE_LIMIT_AUTHORIZE_RPS: '1' });
+    try {
+      await createAccount(rt, 'ra', { CASH: 100 });
+      const tx = (id: string) => ({ id, account: 'ra', totalAmount: '1.00', mcc: '5999', merchant: 'LOJA' });
+      const reasons = [];
+      for (let i = 0; i < 10; i++) reasons.push((await authorize(rt, tx(`ra-${i}`))).headers['catraca-reason']);
+      expect(reasons).toContain('rate_limited');
+      expect(await metric(rt, 'catraca_rate_limited_total', '{scope="authorize",kind="address"}')).toBeGreaterThanOrEqual(1);
+    } finally {
+      await rt.dispose();
+    }
+  });
+
+  it('the number of merchant rules is capped (replacing one is still allowed)', async () => {
+    const rt = await embeddedRuntime({ MERCHANT_RULES_MAX: '4', MERCHANT_RULES_SEED: 'true' });
+    try {
+      expect((await call(rt, 'PUT', '/merchant-rules', { match: 'LOJA A', category: 'MEAL' })).status).toBe(200);
+      expect((await call(rt, 'PUT', '/merchant-rules', { match: 'LOJA B', category: 'MEAL' })).status).toBe(409);
+      expect((await call(rt, 'PUT', '/merchant-rules', { match: 'LOJA A', category: 'FOOD' })).status).toBe(200);
+    } finally {
+      await rt.dispose();
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
@@ -9,6 +9,8 @@ import type { RuleBook } from '../service/rule-book.js';
 import type { Store } from '../store/port.js';
 import { parseCredentials } from '../security/credentials.js';
 import { requireScope } from './auth.js';
+import { jsonBodiesOnly, loopbackGuard } from './loopback-guard.js';
+import { rateLimit } from './rate-limit.js';
 import { adminRoutes } from './routes-admin.js';
 import { opsRoutes, type ReadinessCheck } from './routes-ops.js';
 import { transactionRoutes } from './routes-transactions.js';
@@ -22,7 +24,16 @@ export interface AppDeps {
   readiness: ReadinessCheck;
   config: Pick<
     Config,
-    'DEADLINE_MS' | 'ADMIN_DEADLINE_MS' | 'BODY_LIMIT_BYTES' | 'AUTHORIZE_TOKENS' | 'ADMIN_TOKENS'
+    | 'DEADLINE_MS'
+    | 'ADMIN_DEADLINE_MS'
+    | 'BODY_LIMIT_BYTES'
+    | 'AUTHORIZE_TOKENS'
+    | 'ADMIN_TOKENS'
+    | 'RATE_LIMIT_AUTHORIZE_RPS'
+    | 'RATE_LIMIT_ADMIN_RPS'
+    | 'RATE_LIMIT_BURST_SECONDS'
+    | 'MERCHANT_RULES_MAX'
+    | 'HOST'
   >;
 }
 
@@ -78,13 +89,33 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     }
   });
 
+  const { config } = deps;
+  const open = config.AUTHORIZE_TOKENS.length === 0 || config.ADMIN_TOKENS.length === 0;
+  if (open && isLoopbackAddress(config.HOST)) app.use(loopbackGuard());
+
   const router = new Router<RequestState>();
   opsRoutes(router, deps);
-  const authorizeScope = requireScope('authorize', parseCredentials('authorize', deps.config.AUTHORIZE_TOKENS));
-  const adminScope = requireScope('admin', parseCredentials('admin', deps.config.ADMIN_TOKENS));
+  const authorizeScope = both(
+    requireScope('authorize', parseCredentials('authorize', config.AUTHORIZE_TOKENS)),
+    rateLimit({ scope: 'authorize', ratePerSecond: config.RATE_LIMIT_AUTHORIZE_RPS, burstSeconds: config.RATE_LIMIT_BURST_SECONDS, metrics }),
+  );
+  const adminScope = both(
+    both(jsonBodiesOnly(), requireScope('admin', parseCredentials('admin', config.ADMIN_TOKENS))),
+    rateLimit({ scope: 'admin', ratePerSecond: config.RATE_LIMIT_ADMIN_RPS, burstSeconds: config.RATE_LIMIT_BURST_SECONDS, metrics }),
+  );
   transactionRoutes(router, deps, authorizeScope);
   adminRoutes(router, deps, adminScope);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;
+}
+
+/** `first`, then `second`, as one middleware (a route takes one scope guard). */
+function both(first: Middleware, second: Middleware): Middleware {
+  return (ctx, next) => first(ctx, () => second(ctx, next));
+}
+
+/** Whether the listener's address only accepts local connections. */
+export function isLoopbackAddress(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.[0-9]{1,3}){3}$/.test(host);
 }

@@ -19,7 +19,11 @@ export async function readJson(ctx: Context, limitBytes: number): Promise<JsonBo
     });
   } catch (error) {
     const status = (error as { status?: number }).status;
-    if (status === 413) throw createError(413, 'request body too large', { expose: true });
+    if (status === 413) {
+      // Answer, then close: the client may still be sending a body that will never be read.
+      ctx.set('Connection', 'close');
+      throw createError(413, 'request body too large', { expose: true });
+    }
     throw error;
   }
   let text: string;

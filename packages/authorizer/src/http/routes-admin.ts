@@ -119,6 +119,10 @@ export function adminRoutes(router: Router<RequestState>, deps: AppDeps, auth: M
     const match = parseRuleMatch(body.match);
     if (!match.ok) invalid(`match: ${match.error}`);
     const rule = { match: match.value, category: body.category };
+    // A cap: every purchase scans the rules, so their number bounds the cost of each decision.
+    if (rules.rules.length >= config.MERCHANT_RULES_MAX && !rules.rules.some((r) => r.match === rule.match)) {
+      throw createError(409, `at most ${String(config.MERCHANT_RULES_MAX)} merchant rules (MERCHANT_RULES_MAX)`, { expose: true });
+    }
     await rules.put(rule);
     ctx.body = rule;
   });
