@@ -11,6 +11,8 @@ import type { ReadinessReport } from './http/routes-ops.js';
 import { Metrics } from './metrics.js';
 import { Authorizer } from './service/authorizer.js';
 import { RuleBook } from './service/rule-book.js';
+import { openAuditLog } from './audit/open-audit.js';
+import type { AuditLog } from './audit/port.js';
 import type { Store } from './store/port.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 
@@ -19,6 +21,7 @@ export interface Runtime {
   config: Config;
   app: ReturnType<typeof createApp>;
   store: Store;
+  audit: AuditLog;
   locks: LockManager | undefined;
   cache: ResultCache;
   authorizer: Authorizer;
@@ -114,6 +117,7 @@ function openCache(config: Config, logger: Logger, metrics: Metrics): ResultCach
 export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
   const metrics = new Metrics();
   const store = await openStore(config, logger);
+  const audit = await openAuditLog(config);
   const locks = await openLocks(config, logger);
   const cache = openCache(config, logger, metrics);
   cache.onOutcome((outcome) => metrics.cacheLookups.inc({ outcome }));
@@ -166,13 +170,14 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     return { ready, checks };
   };
 
-  const app = createApp({ authorizer, store, rules, metrics, logger, readiness, config });
+  const app = createApp({ authorizer, store, audit, rules, metrics, logger, readiness, config });
 
   let closed: Promise<void> | undefined;
   return {
     config,
     app,
     store,
+    audit,
     locks,
     cache,
     authorizer,
@@ -188,6 +193,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
         await rules.stop();
         await locks?.close();
         await cache.close();
+        await audit.close();
         await store.close();
       })()),
   };

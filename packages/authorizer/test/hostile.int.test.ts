@@ -309,3 +309,47 @@ describe('hostile: rate limits and caps', () => {
     }
   });
 });
+
+describe('audit trail: every admin action, with who, when, which request and what changed', () => {
+  it('records account creation, credit and rule changes; GET /audit (admin scope) pages through them', async () => {
+    const ops = 'o'.repeat(24);
+    const rt = await embeddedRuntime({ AUTHORIZE_TOKENS: `pos:${'a'.repeat(24)}`, ADMIN_TOKENS: `ops-alice:${ops}` });
+    try {
+      const admin = (id: string) => ({ authorization: `Bearer ${ops}`, 'x-request-id': id });
+      expect((await call(rt, 'POST', '/accounts', { id: 'au', balances: { CASH: '1.00' } }, admin('r-create'))).status).toBe(201);
+      expect(
+        (await call(rt, 'POST', '/accounts/au/credits', { id: 'cr-1', category: 'CASH', amount: '2.50' }, admin('r-credit'))).status,
+      ).toBe(201);
+      // A replayed credit changes nothing and is not an action.
+      await call(rt, 'POST', '/accounts/au/credits', { id: 'cr-1', category: 'CASH', amount: '2.50' }, admin('r-replay'));
+      await call(rt, 'PUT', '/merchant-rules', { match: 'LOJA X', category: 'MEAL' }, admin('r-put-1'));
+      await call(rt, 'PUT', '/merchant-rules', { match: 'LOJA X', category: 'FOOD' }, admin('r-put-2'));
+      expect((await call(rt, 'DELETE', '/merchant-rules/LOJA%20X', undefined, admin('r-del'))).status).toBe(204);
+
+      expect((await call(rt, 'GET', '/audit', undefined, { authorization: `Bearer ${'a'.repeat(24)}` })).status).toBe(401);
+      const first = await call(rt, 'GET', '/audit?limit=3', undefined, admin('r-list'));
+      expect(first.status).toBe(200);
+      const page1 = first.json();
+      expect(page1.items.map((e: { requestId: string }) => e.requestId)).toEqual(['r-del', 'r-put-2', 'r-put-1']);
+      expect(page1.items[0]).toMatchObject({
+        actor: 'ops-alice',
+        action: 'merchant_rule.delete',
+        target: 'LOJA X',
+        before: { match: 'LOJA X', category: 'FOOD' },
+        after: null,
+      });
+      expect(page1.items[1]).toMatchObject({ before: { category: 'MEAL' }, after: { category: 'FOOD' } });
+      const page2 = (await call(rt, 'GET', `/audit?limit=3&cursor=${page1.nextCursor}`, undefined, admin('r-list-2'))).json();
+      expect(page2.items.map((e: { action: string }) => e.action)).toEqual(['account.credit', 'account.create']);
+      expect(page2.items[0]).toMatchObject({
+        target: 'au',
+        before: { balances: { CASH: '1.00' } },
+        after: { balances: { CASH: '3.50' }, transaction: { id: 'cr-1', amount: '2.50' } },
+      });
+      expect(Date.parse(page2.items[1].at)).not.toBeNaN();
+      expect(page2.nextCursor).toBeUndefined();
+    } finally {
+      await rt.dispose();
+    }
+  });
+});

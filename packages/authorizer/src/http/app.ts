@@ -6,7 +6,9 @@ import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { Authorizer } from '../service/authorizer.js';
 import type { RuleBook } from '../service/rule-book.js';
+import type { AuditLog } from '../audit/port.js';
 import type { Store } from '../store/port.js';
+import { auditRoutes } from './audit-trail.js';
 import { parseCredentials } from '../security/credentials.js';
 import { requireScope } from './auth.js';
 import { jsonBodiesOnly, loopbackGuard } from './loopback-guard.js';
@@ -18,6 +20,7 @@ import { transactionRoutes } from './routes-transactions.js';
 export interface AppDeps {
   authorizer: Authorizer;
   store: Store;
+  audit: AuditLog;
   rules: RuleBook;
   metrics: Metrics;
   logger: Logger;
@@ -40,6 +43,8 @@ export interface AppDeps {
 /** Per-request state shared by the middleware and the routes. */
 export interface RequestState {
   log: Logger;
+  /** The request's id (`X-Request-Id`, or one made here). */
+  requestId?: string;
   /** The caller: its credential's name, or `anonymous` on a scope without credentials. Set by the scope check. */
   actor?: string;
   /** Fires when the request's budget runs out or the client goes away. */
@@ -60,6 +65,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     const started = performance.now();
     const requestId = (ctx.get('x-request-id') || randomUUID()).slice(0, 128);
     ctx.set('X-Request-Id', requestId);
+    ctx.state.requestId = requestId;
     ctx.state.log = logger.child({ requestId });
     const gone = new AbortController();
     ctx.res.once('close', () => {
@@ -105,6 +111,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   );
   transactionRoutes(router, deps, authorizeScope);
   adminRoutes(router, deps, adminScope);
+  auditRoutes(router, deps, adminScope);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;

@@ -103,3 +103,20 @@ export const historyQuerySchema = z.object({
     .transform(Number)
     .optional(),
 });
+
+export const auditEntrySchema = z
+  .object({
+    seq: z.number().int(),
+    at: z.string(),
+    actor: z.string().meta({ description: "The credential's name, or anonymous without admin credentials" }),
+    requestId: z.string(),
+    action: z.enum(['account.create', 'account.credit', 'merchant_rule.put', 'merchant_rule.delete']),
+    target: z.string().meta({ description: 'Account id or rule match' }),
+    before: z.unknown().meta({ description: 'State before the action; null when it did not exist' }),
+    after: z.unknown().meta({ description: 'State after the action; null when it no longer exists' }),
+  })
+  .meta({ id: 'AuditEntry' });
+
+export const auditPageSchema = z
+  .object({ items: z.array(auditEntrySchema), nextCursor: z.string().optional() })
+  .meta({ id: 'AuditPage' });
