@@ -67,6 +67,12 @@ export const configSchema = z.object({
     KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(65_000),
     MAX_CONNECTIONS: int(1, 1_000_000).default(1_024),
     MERCHANT_RULES_MAX: int(1, 1_000_000).default(10_000),
+    REQUEST_SIGNING_SECRETS: z
+      .string()
+      .optional()
+      .transform((value) => credentialEntries(value))
+      .pipe(z.array(z.string().min(32, 'each secret must be at least 32 characters'))),
+    REQUEST_SIGNING_WINDOW_S: int(1, 3_600).default(300),
     TLS_CERT_FILE: z.string().min(1).optional(),
     TLS_KEY_FILE: z.string().min(1).optional(),
     TLS_CLIENT_CA_FILE: z.string().min(1).optional(),

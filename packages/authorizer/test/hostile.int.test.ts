@@ -353,3 +353,56 @@ describe('audit trail: every admin action, with who, when, which request and wha
     }
   });
 });
+
+describe('hostile: request signing (REQUEST_SIGNING_SECRETS)', () => {
+  const secret = 'k'.repeat(40);
+  const sign = async (body: string, timestamp = String(Math.floor(Date.now() / 1000)), key = secret) => {
+    const { signRequest } = await import('../src/http/request-signing.js');
+    return { 'catraca-timestamp': timestamp, 'catraca-signature': `v1=${signRequest(key, timestamp, body)}` };
+  };
+  let rt: R;
+  beforeEach(async () => {
+    rt = await embeddedRuntime({ REQUEST_SIGNING_SECRETS: `${'o'.repeat(40)},${secret}`, REQUEST_SIGNING_WINDOW_S: '60' });
+    const body = JSON.stringify({ id: 'sg', balances: { CASH: '10.00' } });
+    expect((await call(rt, 'POST', '/accounts', body, await sign(body))).status).toBe(201);
+  });
+  afterEach(async () => {
+    await rt.dispose();
+  });
+
+  const purchase = (id: string) => JSON.stringify({ id, account: 'sg', totalAmount: '1.00', mcc: '5999', merchant: 'LOJA' });
+  const old = String(Math.floor(Date.now() / 1000) - 120);
+
+  it.each([
+    ['no signature', async () => ({})],
+    ['a signature of another body', async () => sign(purchase('other'))],
+    ['a signature with another secret', async () => sign(purchase('s-1'), undefined, 'x'.repeat(40))],
+    ['a timestamp outside the window', async () => sign(purchase('s-1'), old)],
+    ['a timestamp that is not a number', async () => ({ ...(await sign(purchase('s-1'))), 'catraca-timestamp': 'now' })],
+    ['a malformed signature header', async () => ({ ...(await sign(purchase('s-1'))), 'catraca-signature': 'sha256=abc' })],
+  ])('401 for %s, and nothing applied', async (_what, headers) => {
+    const reply = await call(rt, 'POST', '/transactions', purchase('s-1'), await headers());
+    expect(reply.status).toBe(401);
+    expect(await rt.store.getTransaction('s-1')).toBeUndefined();
+  });
+
+  it('accepts a signed request (either secret: rotation), and refuses its exact replay', async () => {
+    const headers = await sign(purchase('s-2'));
+    expect((await call(rt, 'POST', '/transactions', purchase('s-2'), headers)).body).toBe('{"code":"00"}');
+    expect((await call(rt, 'POST', '/transactions', purchase('s-2'), headers)).status).toBe(401);
+    // A retry re-signed with a fresh timestamp is served (and replays the first answer).
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const retry = await call(rt, 'POST', '/transactions', purchase('s-2'), await sign(purchase('s-2')));
+    expect(retry.headers['catraca-replayed']).toBe('true');
+    const other = await sign(purchase('s-3'), undefined, 'o'.repeat(40));
+    expect((await call(rt, 'POST', '/transactions', purchase('s-3'), other)).body).toBe('{"code":"00"}');
+    // GET requests sign the empty body; ops routes are not signed.
+    expect((await call(rt, 'GET', '/accounts/sg', undefined, await sign(''))).status).toBe(200);
+    expect((await call(rt, 'GET', '/accounts/sg')).status).toBe(401);
+    expect((await call(rt, 'GET', '/healthz')).status).toBe(200);
+  });
+
+  it('secrets must be long enough', () => {
+    expect(() => loadConfig({ REQUEST_SIGNING_SECRETS: 'short' })).toThrow(/at least 32/);
+  });
+});

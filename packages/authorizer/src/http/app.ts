@@ -13,6 +13,7 @@ import { parseCredentials } from '../security/credentials.js';
 import { requireScope } from './auth.js';
 import { jsonBodiesOnly, loopbackGuard } from './loopback-guard.js';
 import { rateLimit } from './rate-limit.js';
+import { requireSignature } from './request-signing.js';
 import { adminRoutes } from './routes-admin.js';
 import { opsRoutes, type ReadinessCheck } from './routes-ops.js';
 import { transactionRoutes } from './routes-transactions.js';
@@ -37,6 +38,8 @@ export interface AppDeps {
     | 'RATE_LIMIT_BURST_SECONDS'
     | 'MERCHANT_RULES_MAX'
     | 'HOST'
+    | 'REQUEST_SIGNING_SECRETS'
+    | 'REQUEST_SIGNING_WINDOW_S'
   >;
 }
 
@@ -101,12 +104,21 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
 
   const router = new Router<RequestState>();
   opsRoutes(router, deps);
+  // Optional request signing runs first: an unsigned request is refused before anything else looks at it.
+  const signed: Middleware =
+    config.REQUEST_SIGNING_SECRETS.length === 0
+      ? (_ctx, next) => next()
+      : requireSignature({
+          secrets: config.REQUEST_SIGNING_SECRETS,
+          windowSeconds: config.REQUEST_SIGNING_WINDOW_S,
+          limitBytes: config.BODY_LIMIT_BYTES,
+        });
   const authorizeScope = both(
-    requireScope('authorize', parseCredentials('authorize', config.AUTHORIZE_TOKENS)),
+    both(signed, requireScope('authorize', parseCredentials('authorize', config.AUTHORIZE_TOKENS))),
     rateLimit({ scope: 'authorize', ratePerSecond: config.RATE_LIMIT_AUTHORIZE_RPS, burstSeconds: config.RATE_LIMIT_BURST_SECONDS, metrics }),
   );
   const adminScope = both(
-    both(jsonBodiesOnly(), requireScope('admin', parseCredentials('admin', config.ADMIN_TOKENS))),
+    both(both(jsonBodiesOnly(), signed), requireScope('admin', parseCredentials('admin', config.ADMIN_TOKENS))),
     rateLimit({ scope: 'admin', ratePerSecond: config.RATE_LIMIT_ADMIN_RPS, burstSeconds: config.RATE_LIMIT_BURST_SECONDS, metrics }),
   );
   transactionRoutes(router, deps, authorizeScope);

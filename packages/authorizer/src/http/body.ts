@@ -11,21 +11,7 @@ export type JsonBody = { ok: true; value: unknown } | { ok: false; error: string
  * else unreadable as JSON is returned as a reason so the route can answer in its own terms.
  */
 export async function readJson(ctx: Context, limitBytes: number): Promise<JsonBody> {
-  let bytes: Buffer;
-  try {
-    bytes = await getRawBody(ctx.req, {
-      limit: limitBytes,
-      length: ctx.get('content-length') || null,
-    });
-  } catch (error) {
-    const status = (error as { status?: number }).status;
-    if (status === 413) {
-      // Answer, then close: the client may still be sending a body that will never be read.
-      ctx.set('Connection', 'close');
-      throw createError(413, 'request body too large', { expose: true });
-    }
-    throw error;
-  }
+  const bytes = await readBody(ctx, limitBytes);
   let text: string;
   try {
     // Fatal: invalid UTF-8 is refused, not replaced by U+FFFD (which would store a merchant other than the one sent).
@@ -38,6 +24,27 @@ export async function readJson(ctx: Context, limitBytes: number): Promise<JsonBo
     return { ok: true, value: parseJson(text) };
   } catch {
     return { ok: false, error: 'body is not valid JSON' };
+  }
+}
+
+/**
+ * Reads the raw request body once (a later call returns the same bytes: a signature check may read it before the
+ * route). Over `limitBytes` it throws a 413 and asks for the connection to be closed.
+ */
+export async function readBody(ctx: Context, limitBytes: number): Promise<Buffer> {
+  const state = ctx.state as { rawBody?: Buffer };
+  if (state.rawBody !== undefined) return state.rawBody;
+  try {
+    state.rawBody = await getRawBody(ctx.req, { limit: limitBytes, length: ctx.get('content-length') || null });
+    return state.rawBody;
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    if (status === 413) {
+      // Answer, then close: the client may still be sending a body that will never be read.
+      ctx.set('Connection', 'close');
+      throw createError(413, 'request body too large', { expose: true });
+    }
+    throw error;
   }
 }
 
