@@ -3,7 +3,8 @@
  * too-large body is answered 413 at once, connections are capped, and the listener speaks TLS (and mutual TLS) when
  * configured, with certificates made by openssl at test time.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs, { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -215,5 +216,41 @@ describe('hostile (socket): TLS and mutual TLS on the listener', () => {
     const { loadConfig } = await import('../src/config.js');
     expect(() => loadConfig({ TLS_CERT_FILE: file('server.crt') })).toThrow(/TLS_KEY_FILE/);
     expect(() => loadConfig({ TLS_CLIENT_CA_FILE: file('ca.crt') })).toThrow(/TLS_CERT_FILE/);
+  });
+});
+
+describe('README: the request-signing example (curl + openssl) works as written', () => {
+  it('signs, is served, and its replay is refused', async () => {
+    const readme = fs.readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const block = /<!-- signing-example -->\s*```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const secret = /SECRET='([^']+)'/.exec(block!)![1]!;
+    const rt = await embeddedRuntime({ REQUEST_SIGNING_SECRETS: secret });
+    const server = createServer(rt.config, rt.app.callback());
+    const port = await listen(server);
+    try {
+      const { signRequest } = await import('../src/http/request-signing.js');
+      const account = JSON.stringify({ id: 'acc-1', balances: { CASH: '5.00' } });
+      const ts = String(Math.floor(Date.now() / 1000));
+      const created = await fetch(`http://127.0.0.1:${port}/accounts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'catraca-timestamp': ts, 'catraca-signature': `v1=${signRequest(secret, ts, account)}` },
+        body: account,
+      });
+      expect(created.status).toBe(201);
+      // Asynchronous: the server answering curl runs in this very process.
+      const run = async () =>
+        (await promisify(execFile)('bash', ['-c', `${block!}\necho " HTTP=$(curl -s -o /dev/null -w '%{http_code}' "$CATRACA_URL/transactions" -H 'content-type: application/json' -H "Catraca-Timestamp: $TS" -H "Catraca-Signature: v1=$SIG" -d "$BODY")"`], {
+          env: { ...process.env, CATRACA_URL: `http://127.0.0.1:${port}` },
+          timeout: 60_000,
+        })).stdout;
+      const out = await run();
+      // The example's own request is served; the same signed request sent again right after is a replay: 401.
+      expect(out).toMatch(/^\{"code":"00"\} HTTP=401/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await rt.dispose();
+    }
   });
 });
