@@ -39,6 +39,20 @@ describe('hostile: credentials never turn off', () => {
     expect(() => loadConfig({ AUTHORIZE_TOKENS: value })).toThrow();
   });
 
+  it('the example Secret in deploy/ cannot be deployed as is: its placeholders stop the start', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const text = readFileSync(new URL('../../../deploy/base/secret.example.yaml', import.meta.url), 'utf8');
+    const data: Record<string, string> = parse(text).stringData;
+    for (const key of ['AUTHORIZE_TOKENS', 'ADMIN_TOKENS', 'CACHE_SIGNING_KEY']) {
+      expect(() => loadConfig({ [key]: data[key] }), key).toThrow(/placeholder/);
+    }
+    // The commented ZOOKEEPER_AUTH example is user:password, not "digest:user:password" (which was read as user "digest").
+    const zk = /ZOOKEEPER_AUTH: "([^"]+)"/.exec(text)![1]!;
+    expect(zk.split(':')[0]).not.toBe('digest');
+    expect(() => loadConfig({ ZOOKEEPER_AUTH: `digest:${zk}` })).toThrow(/digest/);
+  });
+
   it('names the caller: its credential name is in the metrics, its secret nowhere', async () => {
     const secret = 's'.repeat(32);
     const rt = await embeddedRuntime({ AUTHORIZE_TOKENS: `pos-7:${secret}`, ADMIN_TOKENS: `ops:${'o'.repeat(32)}` });
