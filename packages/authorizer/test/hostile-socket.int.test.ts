@@ -71,6 +71,11 @@ describe('hostile (socket): slow and oversized requests', () => {
     expect(reply).toMatch(/^HTTP\/1\.1 408 /);
   });
 
+  it('a request head over 16 KiB is refused with 431', async () => {
+    const { reply } = await exchange(port, `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 20_000);
+    expect(reply).toMatch(/^HTTP\/1\.1 431 /);
+  });
+
   it('a Content-Length over the limit is answered 413 at once, without the body', async () => {
     const { reply } = await exchange(port, head(100_000_000), 20_000);
     expect(reply).toMatch(/^HTTP\/1\.1 413 /);
