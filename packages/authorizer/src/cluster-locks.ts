@@ -52,8 +52,14 @@ export async function openZooKeeperLocks(config: Config, logger: Logger): Promis
  * (a single Redis, lease-based); offered for comparison. Correctness still rests on the store's version check.
  */
 export function openRedisLocks(config: Config, logger: Logger): LockManager {
+  // On the cache's Redis, the lock manager uses the cache's ACL user too (LOCK_REDIS_URL carries its own).
+  const url = new URL((config.LOCK_REDIS_URL ?? config.REDIS_URL)!);
+  if (config.LOCK_REDIS_URL === undefined) {
+    if (config.REDIS_USERNAME !== undefined && url.username === '') url.username = encodeURIComponent(config.REDIS_USERNAME);
+    if (config.REDIS_PASSWORD !== undefined && url.password === '') url.password = encodeURIComponent(config.REDIS_PASSWORD);
+  }
   return new RedisLockManager({
-    url: (config.LOCK_REDIS_URL ?? config.REDIS_URL)!,
+    url: url.toString(),
     keyPrefix: `${config.REDIS_KEY_PREFIX}lock:`,
     leaseMs: config.LOCK_LEASE_MS,
     logger,
