@@ -120,8 +120,9 @@ describe('hostile (socket): connection cap', () => {
         await new Promise((resolve) => socket.once('connect', resolve));
         held.push(socket);
       }
-      // Node counts a connection once it has accepted it; give the accept loop the two first ones.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Node counts a connection once it has accepted it: wait until it has accepted the two first ones.
+      const count = () => new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n)));
+      while ((await count()) < 2) await new Promise((resolve) => setTimeout(resolve, 20));
       const extra = await exchange(port, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n', 20_000);
       expect(extra.closedByServer).toBe(true);
       expect(extra.reply).toBe('');
