@@ -24,7 +24,7 @@ async function listen(server: http.Server): Promise<number> {
 }
 
 /** Writes `text` on a fresh connection and collects what comes back until the server closes it (bounded). */
-function exchange(port: number, text: string, boundMs = 30_000): Promise<{ reply: string; closedByServer: boolean }> {
+function exchange(port: number, text: string, boundMs = 25_000): Promise<{ reply: string; closedByServer: boolean }> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
     let reply = '';

@@ -50,6 +50,8 @@ export interface RequestState {
   requestId?: string;
   /** The caller: its credential's name, or `anonymous` on a scope without credentials. Set by the scope check. */
   actor?: string;
+  /** The client scope the route belongs to. Set by the scope check. */
+  scope?: 'authorize' | 'admin';
   /** Fires when the request's budget runs out or the client goes away. */
   deadline(budgetMs: number): AbortSignal;
   /** For the metrics: the authorization answer, when the route is `POST /transactions`. */
@@ -87,9 +89,8 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     } finally {
       const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       const answer = ctx.state.answer;
-      if (ctx.state.actor !== undefined) {
-        const scope = route === '/transactions' || route === '/accounts/:id/balance' ? 'authorize' : 'admin';
-        metrics.requestsByActor.inc({ scope, actor: ctx.state.actor, status: String(ctx.status) });
+      if (ctx.state.actor !== undefined && ctx.state.scope !== undefined) {
+        metrics.requestsByActor.inc({ scope: ctx.state.scope, actor: ctx.state.actor, status: String(ctx.status) });
       }
       metrics.httpDuration.observe(
         { method: ctx.method, route, status: String(ctx.status), code: answer?.code ?? '', reason: answer?.reason ?? '' },
@@ -113,13 +114,17 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
           windowSeconds: config.REQUEST_SIGNING_WINDOW_S,
           limitBytes: config.BODY_LIMIT_BYTES,
         });
-  const authorizeScope = both(
-    both(signed, requireScope('authorize', parseCredentials('authorize', config.AUTHORIZE_TOKENS))),
-    rateLimit({ scope: 'authorize', ratePerSecond: config.RATE_LIMIT_AUTHORIZE_RPS, burstSeconds: config.RATE_LIMIT_BURST_SECONDS, metrics }),
+  const burstSeconds = config.RATE_LIMIT_BURST_SECONDS;
+  const authorizeScope = chain(
+    signed,
+    requireScope('authorize', parseCredentials('authorize', config.AUTHORIZE_TOKENS)),
+    rateLimit({ scope: 'authorize', ratePerSecond: config.RATE_LIMIT_AUTHORIZE_RPS, burstSeconds, metrics }),
   );
-  const adminScope = both(
-    both(both(jsonBodiesOnly(), signed), requireScope('admin', parseCredentials('admin', config.ADMIN_TOKENS))),
-    rateLimit({ scope: 'admin', ratePerSecond: config.RATE_LIMIT_ADMIN_RPS, burstSeconds: config.RATE_LIMIT_BURST_SECONDS, metrics }),
+  const adminScope = chain(
+    jsonBodiesOnly(),
+    signed,
+    requireScope('admin', parseCredentials('admin', config.ADMIN_TOKENS)),
+    rateLimit({ scope: 'admin', ratePerSecond: config.RATE_LIMIT_ADMIN_RPS, burstSeconds, metrics }),
   );
   transactionRoutes(router, deps, authorizeScope);
   adminRoutes(router, deps, adminScope);
@@ -129,9 +134,13 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   return app;
 }
 
-/** `first`, then `second`, as one middleware (a route takes one scope guard). */
-function both(first: Middleware, second: Middleware): Middleware {
-  return (ctx, next) => first(ctx, () => second(ctx, next));
+/** The middlewares in order, as one (a route takes one scope guard). */
+function chain(...middlewares: Middleware[]): Middleware {
+  return (ctx, next) => {
+    const run = (i: number): Promise<unknown> =>
+      i === middlewares.length ? next() : Promise.resolve(middlewares[i]!(ctx, () => run(i + 1)));
+    return run(0);
+  };
 }
 
 /** Whether the listener's address only accepts local connections. */

@@ -17,6 +17,7 @@ export const ANONYMOUS = 'anonymous';
 export function requireScope(scope: 'authorize' | 'admin', credentials: readonly Credential[]): Middleware {
   if (credentials.length === 0) {
     return (ctx, next) => {
+      ctx.state.scope = scope;
       ctx.state.actor = ANONYMOUS;
       return next();
     };
@@ -36,6 +37,7 @@ export function requireScope(scope: 'authorize' | 'admin', credentials: readonly
       ctx.set('WWW-Authenticate', `Bearer realm="catraca", scope="${scope}"`);
       throw createError(401, `missing or invalid credentials for scope ${scope}`, { expose: true });
     }
+    ctx.state.scope = scope;
     ctx.state.actor = actor;
     ctx.state.log = ctx.state.log.child({ actor });
     await next();
