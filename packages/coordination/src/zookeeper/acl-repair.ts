@@ -33,6 +33,7 @@ export interface AclRepairReport {
 }
 
 const NO_NODE = -101;
+const WALK_SLICE = 256;
 const NO_AUTH = -102;
 
 function call<T>(run: (cb: (error: unknown, result: T) => void) => void): Promise<T> {
@@ -107,32 +108,33 @@ function sameAcl(current: readonly ACL[], wanted: readonly ACL[]): boolean {
 
 async function walk(client: Client, root: string, wanted: ACL[]): Promise<AclRepairReport> {
   const report: AclRepairReport = { checked: 0, repaired: 0, refused: [] };
+  const visit = async (path: string, next: string[]): Promise<void> => {
+    try {
+      const acl = await call<ACL[]>((cb) => client.getACL(path, cb as never));
+      report.checked += 1;
+      if (!sameAcl(acl, wanted)) {
+        await call((cb) => client.setACL(path, wanted, -1, cb as never));
+        report.repaired += 1;
+      }
+      const names = await call<string[]>((cb) => client.getChildren(path, cb as never));
+      for (const name of names) next.push(`${path}/${name}`);
+    } catch (error) {
+      const code = codeOf(error);
+      if (code === NO_NODE) return;
+      if (code === NO_AUTH) {
+        report.refused.push(path);
+        return;
+      }
+      throw error;
+    }
+  };
   let level = [root];
   while (level.length > 0) {
     const next: string[] = [];
-    // One level at a time, its requests pipelined on the one connection.
-    await Promise.all(
-      level.map(async (path) => {
-        try {
-          const acl = await call<ACL[]>((cb) => client.getACL(path, cb as never));
-          report.checked += 1;
-          if (!sameAcl(acl, wanted)) {
-            await call((cb) => client.setACL(path, wanted, -1, cb as never));
-            report.repaired += 1;
-          }
-          const names = await call<string[]>((cb) => client.getChildren(path, cb as never));
-          for (const name of names) next.push(`${path}/${name}`);
-        } catch (error) {
-          const code = codeOf(error);
-          if (code === NO_NODE) return;
-          if (code === NO_AUTH) {
-            report.refused.push(path);
-            return;
-          }
-          throw error;
-        }
-      }),
-    );
+    // One level at a time, in slices of requests pipelined on the one connection (bounded memory on a big tree).
+    for (let start = 0; start < level.length; start += WALK_SLICE) {
+      await Promise.all(level.slice(start, start + WALK_SLICE).map((path) => visit(path, next)));
+    }
     level = next;
   }
   return report;
