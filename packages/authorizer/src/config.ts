@@ -63,6 +63,7 @@ export const configSchema = z.object({
     RATE_LIMIT_AUTHORIZE_RPS: int(0, 1_000_000).default(0),
     RATE_LIMIT_ADMIN_RPS: int(0, 1_000_000).default(0),
     RATE_LIMIT_BURST_SECONDS: int(1, 3_600).default(1),
+    RATE_LIMIT_ADDRESS_RPS: int(0, 1_000_000).default(0),
     REQUEST_TIMEOUT_MS: int(100, 600_000).optional(),
     KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(65_000),
     MAX_CONNECTIONS: int(1, 1_000_000).default(1_024),

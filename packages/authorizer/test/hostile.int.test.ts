@@ -312,6 +312,27 @@ describe('hostile: rate limits and caps', () => {
     }
   });
 
+  it('RATE_LIMIT_ADDRESS_RPS cuts off a flood from one address before the credential check', async () => {
+    const rt = await embeddedRuntime({
+      AUTHORIZE_TOKENS: `pos:${'a'.repeat(24)}`,
+      ADMIN_TOKENS: `ops:${'o'.repeat(24)}`,
+      RATE_LIMIT_ADDRESS_RPS: '1',
+    });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 10; i++) statuses.push((await call(rt, 'GET', '/accounts/x', undefined, { authorization: 'Bearer wrong' })).status);
+      expect(statuses[0]).toBe(401);
+      expect(statuses).toContain(429);
+      const tx = { id: 'flood', account: 'x', totalAmount: '1.00', mcc: '5999', merchant: 'LOJA' };
+      const reasons = [];
+      for (let i = 0; i < 10; i++) reasons.push((await authorize(rt, tx, { authorization: 'Bearer wrong' })).headers['catraca-reason']);
+      expect(reasons).toContain('rate_limited');
+      expect(await metric(rt, 'catraca_rate_limited_total', '{scope="admin",kind="address"}')).toBeGreaterThanOrEqual(1);
+    } finally {
+      await rt.dispose();
+    }
+  });
+
   it('the number of merchant rules is capped (replacing one is still allowed)', async () => {
     const rt = await embeddedRuntime({ MERCHANT_RULES_MAX: '4', MERCHANT_RULES_SEED: 'true' });
     try {

@@ -36,6 +36,7 @@ export interface AppDeps {
     | 'RATE_LIMIT_AUTHORIZE_RPS'
     | 'RATE_LIMIT_ADMIN_RPS'
     | 'RATE_LIMIT_BURST_SECONDS'
+    | 'RATE_LIMIT_ADDRESS_RPS'
     | 'MERCHANT_RULES_MAX'
     | 'HOST'
     | 'REQUEST_SIGNING_SECRETS'
@@ -115,12 +116,16 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
           limitBytes: config.BODY_LIMIT_BYTES,
         });
   const burstSeconds = config.RATE_LIMIT_BURST_SECONDS;
+  const perAddress = (scope: 'authorize' | 'admin') =>
+    rateLimit({ scope, ratePerSecond: config.RATE_LIMIT_ADDRESS_RPS, burstSeconds, metrics, by: 'address' });
   const authorizeScope = chain(
+    perAddress('authorize'),
     signed,
     requireScope('authorize', parseCredentials('authorize', config.AUTHORIZE_TOKENS)),
     rateLimit({ scope: 'authorize', ratePerSecond: config.RATE_LIMIT_AUTHORIZE_RPS, burstSeconds, metrics }),
   );
   const adminScope = chain(
+    perAddress('admin'),
     jsonBodiesOnly(),
     signed,
     requireScope('admin', parseCredentials('admin', config.ADMIN_TOKENS)),

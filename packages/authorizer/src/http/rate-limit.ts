@@ -11,6 +11,12 @@ export interface RateLimitOptions {
   /** Seconds of the sustained rate a caller may spend at once (the bucket's size). */
   burstSeconds: number;
   metrics: Metrics;
+  /**
+   * `caller` (default): the credential's name, or the address on a scope without credentials — runs after the scope
+   * check. `address`: the client address whoever it claims to be — runs before the scope check, so that a flood of
+   * unauthenticated or unsigned requests from one address is cut off before it costs a digest or a body read.
+   */
+  by?: 'caller' | 'address';
 }
 
 /**
@@ -27,7 +33,7 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   });
   const retryAfter = String(Math.max(1, Math.ceil(1 / options.ratePerSecond)));
   return async (ctx, next) => {
-    const actor = (ctx.state as { actor?: string }).actor ?? ANONYMOUS;
+    const actor = options.by === 'address' ? ANONYMOUS : ((ctx.state as { actor?: string }).actor ?? ANONYMOUS);
     const anonymous = actor === ANONYMOUS;
     if (buckets.take(anonymous ? `address:${ctx.ip}` : `credential:${actor}`)) {
       await next();
