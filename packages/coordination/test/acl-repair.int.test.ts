@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ACL, Client } from 'node-zookeeper-client';
 import { startZooKeeper, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
-import { CoordinationUnavailableError, repairNamespaceAcls, ZooKeeperLockManager } from '../src/index.js';
+import { CoordinationUnavailableError } from '../src/index.js';
+import { repairNamespaceAcls, ZooKeeperLockManager } from '../src/zookeeper/index.js';
 import { create, rawClient } from './helpers.js';
 
 let zk: ZooKeeperCluster;

@@ -2,6 +2,7 @@ import zookeeper from 'node-zookeeper-client';
 import type { ACL, Client } from 'node-zookeeper-client';
 import { CoordinationUnavailableError, InvalidArgumentError } from '../errors.js';
 import { silentLogger, type Logger } from '../types.js';
+import { closeSession, shutDown } from './client-fixes.js';
 import type { DigestAuth } from './options.js';
 import { zookeeperDigest } from './session.js';
 
@@ -89,7 +90,9 @@ export async function repairNamespaceAcls(options: AclRepairOptions): Promise<Ac
     throw new CoordinationUnavailableError('ZooKeeper ACL repair failed', { cause: error });
   } finally {
     clearTimeout(timer);
-    client.close();
+    // Connected or not (an unreachable ensemble): end the session if there is one and stop the reconnect loop.
+    closeSession(client);
+    shutDown(client);
   }
 }
 
