@@ -3,17 +3,35 @@
  * `{"code":"07"}` (SPEC §1). Each reason is asserted word for word: a client's logs are only as good as this text.
  * In-process (app.callback() on a temporary SQLite file), so the mutation run executes it.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorize, createAccount, embeddedRuntime } from './helpers.js';
+import { loadConfig } from '../src/config.js';
+import { createRuntime, type Runtime } from '../src/runtime.js';
+import { authorize, createAccount } from './helpers.js';
 
-let rt: Awaited<ReturnType<typeof embeddedRuntime>>;
+let rt: Runtime;
+let dir: string;
+/** The runtime's debug log lines, parsed. */
+const lines: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
-  rt = await embeddedRuntime();
+  dir = mkdtempSync(path.join(tmpdir(), 'catraca-diag-'));
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  rt = await createRuntime(loadConfig({ DATA_DIR: dir, SQLITE_DURABILITY: 'normal' }), pino({ level: 'debug' }, sink));
   await createAccount(rt, 'acc-1', { FOOD: '100.00', MEAL: '50.00', CASH: '30.00' });
 });
 afterAll(async () => {
-  await rt.dispose();
+  await rt.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const body = { account: 'acc-1', totalAmount: '1.00', mcc: '5411', merchant: 'PADARIA' };
@@ -45,5 +63,24 @@ describe('Catraca-Error names what is wrong', () => {
     expect(reply.headers['catraca-reason']).toBe('approved');
     expect(reply.headers['catraca-transaction-id']).toBe('diag-1');
     expect(reply.headers['catraca-replayed']).toBeUndefined();
+  });
+});
+
+describe('replays and log lines', () => {
+  it('a replay is marked; each answer logs one debug line with its outcome and no card data', async () => {
+    lines.length = 0;
+    await authorize(rt, { ...body, id: 'diag-2' });
+    const again = await authorize(rt, { ...body, id: 'diag-2' });
+    expect(again.body).toBe('{"code":"00"}');
+    expect(again.headers['catraca-replayed']).toBe('true');
+    expect(again.headers['catraca-transaction-id']).toBe('diag-2');
+    await authorize(rt, { ...body, mcc: 'x' });
+    const answers = lines.filter((l) => l.msg === 'authorization' || l.msg === 'invalid authorization request');
+    expect(answers).toEqual([
+      expect.objectContaining({ msg: 'authorization', account: 'acc-1', transaction: 'diag-2', code: '00', reason: 'approved', replayed: false }),
+      expect.objectContaining({ msg: 'authorization', account: 'acc-1', transaction: 'diag-2', code: '00', reason: 'approved', replayed: true }),
+      expect.objectContaining({ msg: 'invalid authorization request', reason: 'invalid_request', error: 'mcc: mcc must be exactly 4 digits' }),
+    ]);
+    expect(JSON.stringify(answers)).not.toContain('PADARIA');
   });
 });

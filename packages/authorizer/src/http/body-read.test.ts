@@ -9,10 +9,15 @@ function app(limitBytes: number): Koa {
   koa.silent = true;
   koa.use(async (ctx) => {
     try {
-      ctx.body = await readJson(ctx, limitBytes);
+      const first = await readJson(ctx, limitBytes);
+      // A second read (a signature check may read before the route) gets the same bytes, not a drained stream.
+      const second = await readJson(ctx, limitBytes);
+      if (JSON.stringify(first) !== JSON.stringify(second)) throw new Error('second read differs');
+      ctx.body = first;
     } catch (error) {
       const e = error as { status?: number; message: string; expose?: boolean };
       ctx.status = 299;
+      ctx.set('X-Connection', String(ctx.response.get('Connection')));
       ctx.body = { thrown: e.status, message: e.message, expose: e.expose };
     }
   });
@@ -20,13 +25,16 @@ function app(limitBytes: number): Koa {
 }
 
 async function read(payload: string | Buffer, headers: Record<string, string> = {}, limitBytes = 64): Promise<unknown> {
-  const reply = await inject(app(limitBytes).callback(), {
+  return (await reply(payload, headers, limitBytes)).json();
+}
+
+function reply(payload: string | Buffer, headers: Record<string, string> = {}, limitBytes = 64) {
+  return inject(app(limitBytes).callback(), {
     method: 'POST',
     url: '/',
     headers: { 'content-type': 'application/json', ...headers },
     payload,
   });
-  return reply.json();
 }
 
 describe('readJson', () => {
@@ -53,5 +61,17 @@ describe('readJson', () => {
     const reply = (await read('{"a":1}', { 'content-length': '5' })) as { thrown?: number; ok?: boolean };
     expect(reply.ok).toBeUndefined();
     expect(reply.thrown).toBe(400);
+  });
+});
+
+describe('readJson on bytes', () => {
+  it('refuses invalid UTF-8 instead of replacing it', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"merchant":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    expect(await read(bytes)).toEqual({ ok: false, error: 'body must be UTF-8 JSON' });
+  });
+
+  it('asks for the connection to be closed after a 413', async () => {
+    const r = await reply('"' + 'x'.repeat(100) + '"');
+    expect(r.headers['x-connection']).toBe('close');
   });
 });
