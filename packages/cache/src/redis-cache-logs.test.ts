@@ -65,10 +65,11 @@ describe('RedisCache against a port where nothing listens', () => {
     const quiet = new Redis({ lazyConnect: true, enableOfflineQueue: false });
     const { logger, lines } = recorder();
     const a = new RedisCache({ client: queuing, logger });
-    const b = new RedisCache({ client: quiet, logger });
     expect(lines.map((l) => [l.level, l.msg])).toEqual([
       ['warn', 'injected redis client has enableOfflineQueue on; commands may queue while disconnected'],
     ]);
+    const b = new RedisCache({ client: quiet, logger });
+    expect(lines).toHaveLength(1);
     await a.close();
     await b.close();
     queuing.disconnect();
@@ -143,5 +144,19 @@ describe('RedisCache against a port where nothing listens', () => {
     } finally {
       await cache.close();
     }
+  });
+});
+
+describe('RedisCache after close', () => {
+  it('bypasses without calling Redis: no failure logged, no breaker step', async () => {
+    const { logger, lines } = recorder();
+    const cache = new RedisCache({ url: DEAD, redis: { lazyConnect: true }, breaker: { failureThreshold: 1 }, logger });
+    await cache.close();
+    expect(await cache.get('k')).toBeUndefined();
+    await cache.set('k', 'v');
+    await cache.delete('k');
+    expect(lines.filter((l) => l.msg === 'redis call failed; bypassing')).toEqual([]);
+    expect(cache.breakerState()).toBe('closed');
+    expect(cache.stats()).toEqual({ hits: 0, misses: 0, bypasses: 1 });
   });
 });
