@@ -10,6 +10,7 @@ import type { Store } from '../store/port.js';
 import { requireScope } from './auth.js';
 import { adminRoutes } from './routes-admin.js';
 import { opsRoutes, type ReadinessCheck } from './routes-ops.js';
+import { reversalRoutes } from './routes-reversals.js';
 import { transactionRoutes } from './routes-transactions.js';
 
 export interface AppDeps {
@@ -30,7 +31,7 @@ export interface RequestState {
   log: Logger;
   /** Fires when the request's budget runs out or the client goes away. */
   deadline(budgetMs: number): AbortSignal;
-  /** For the metrics: the authorization answer, when the route is `POST /transactions`. */
+  /** For the metrics: the answer, when the route is `POST /transactions` or `POST /reversals`. */
   answer?: { code: string; reason: string };
 }
 
@@ -73,7 +74,9 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
 
   const router = new Router<RequestState>();
   opsRoutes(router, deps);
-  transactionRoutes(router, deps, requireScope('authorize', deps.config.AUTHORIZE_TOKENS));
+  const authorizeScope = requireScope('authorize', deps.config.AUTHORIZE_TOKENS);
+  transactionRoutes(router, deps, authorizeScope);
+  reversalRoutes(router, deps, authorizeScope);
   adminRoutes(router, deps, requireScope('admin', deps.config.ADMIN_TOKENS));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import {
   accountViewSchema,
+  balanceViewSchema,
   createAccountSchema,
   creditSchema,
   errorSchema,
   merchantRuleSchema,
+  reversalAnswerSchema,
+  reversalBodySchema,
   transactionAnswerSchema,
   transactionBodySchema,
   transactionPageSchema,
@@ -24,6 +27,9 @@ export function openApiDocument(): object {
   const schemas = {
     TransactionRequest: transactionBodySchema,
     TransactionAnswer: transactionAnswerSchema,
+    ReversalRequest: reversalBodySchema,
+    ReversalAnswer: reversalAnswerSchema,
+    Balance: balanceViewSchema,
     CreateAccount: createAccountSchema,
     Credit: creditSchema,
     MerchantRule: merchantRuleSchema,
@@ -49,7 +55,9 @@ export function openApiDocument(): object {
   const reasonHeader = {
     'Catraca-Reason': {
       description:
-        'approved, insufficient_funds, invalid_request, unknown_account, id_conflict, deadline_exceeded, unavailable',
+        'approved, insufficient_funds, invalid_request, unknown_account, id_conflict, deadline_exceeded, unavailable, ' +
+        'reversed (a purchase whose id a reversal spent); reversals: reversed, nothing_to_reverse, original_unknown, ' +
+        'exceeds_remaining, account_mismatch, not_reversible',
       schema: { type: 'string' },
     },
     'Catraca-Transaction-Id': { description: 'The transaction id (the client\'s or one the server made)', schema: { type: 'string' } },
@@ -76,6 +84,34 @@ export function openApiDocument(): object {
             '200': { ...json(ref('TransactionAnswer'), '00 approved, 51 insufficient funds, 07 other'), headers: reasonHeader },
             '401': error('Missing or invalid credentials'),
             '413': error('Body over the size limit'),
+          },
+        },
+      },
+      '/reversals': {
+        post: {
+          summary: 'Reverse a purchase, in full or in part (ISO 8583 0400/0420)',
+          description:
+            'Gives back the amount (default: all that remains) to the balance the purchase debited. HTTP 200 whenever ' +
+            'the body could be read. A reversal whose purchase is unknown, declined or answered 07 is acknowledged ' +
+            '(00) and recorded; a purchase with that id arriving later is refused with 07 reversed. Idempotent by the ' +
+            "reversal's own id.",
+          requestBody: { required: true, content: { 'application/json': { schema: ref('ReversalRequest') } } },
+          responses: {
+            '200': { ...json(ref('ReversalAnswer'), '00 acknowledged, 07 refused (nothing changed)'), headers: reasonHeader },
+            '401': error('Missing or invalid credentials'),
+            '413': error('Body over the size limit'),
+          },
+        },
+      },
+      '/accounts/{id}/balance': {
+        get: {
+          summary: "Balance inquiry (authorize scope): the account's balances",
+          parameters: [id],
+          responses: {
+            '200': json(ref('Balance'), 'The balances'),
+            '401': error('Missing or invalid credentials'),
+            '404': error('Unknown account'),
+            '503': error('Store unavailable or deadline reached'),
           },
         },
       },

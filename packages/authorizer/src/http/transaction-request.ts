@@ -2,7 +2,8 @@ import { parseAmount, parseMcc, parseMerchant, type ParseResult } from '../domai
 import type { DebitRequest } from '../service/authorizer.js';
 import { transactionBodySchema } from './schemas.js';
 
-function either<T>(name: string, a: T | undefined, alias: string, b: T | undefined): ParseResult<T | undefined> {
+/** The value of a field that may be spelled two ways; both spellings must agree when both are sent. */
+export function either<T>(name: string, a: T | undefined, alias: string, b: T | undefined): ParseResult<T | undefined> {
   if (a !== undefined && b !== undefined && a !== b) {
     return { ok: false, error: `${name} and ${alias} differ; send one of them` };
   }
