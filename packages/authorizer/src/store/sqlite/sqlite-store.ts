@@ -226,12 +226,12 @@ export class SqliteStore implements Store {
     this.#commitStep ??= this.#db.transaction((request: CommitRequest): CommitOutcome => {
       const s = this.#stmts();
       const { accountId, expectedVersion, balances, ledger, records } = request;
-      const existing = [
+      // The chain's taken ids, then the reversals that spent one (each record once).
+      const rows = [
         ...records.map((record) => s.getRecord.get(record.id) as Row | undefined),
         ...records.flatMap((record) => s.reversalMarks.all(record.id, accountId) as Row[]),
-      ]
-        .filter((row) => row !== undefined)
-        .map(recordFromRow);
+      ].filter((row) => row !== undefined);
+      const existing = [...new Map(rows.map((row) => [row['id'], row])).values()].map(recordFromRow);
       if (existing.length > 0) return { status: 'duplicate_id', existing };
       const deltas = ledgerDeltas(ledger);
       const updated = s.casAccount.run({
