@@ -1,5 +1,5 @@
 /** Phase statistics and the printed/markdown results of a chaos run. */
-import type { Attempt, CreditOp, DebitOp } from './load.js';
+import type { Attempt, CreditOp, DebitOp, ReversalOp } from './load.js';
 import type { Verdict } from './invariants.js';
 
 export type PhaseName = 'before' | 'during' | 'after';
@@ -40,7 +40,7 @@ export function phaseStats(
   from: number,
   to: number,
   attempts: readonly Attempt[],
-  ops: Iterable<DebitOp | CreditOp>,
+  ops: Iterable<DebitOp | CreditOp | ReversalOp>,
 ): PhaseStats {
   const inPhase = attempts.filter((a) => a.sentAt >= from && a.sentAt < to);
   const decided = inPhase.filter((a) => a.outcome === '00' || a.outcome === '51' || a.outcome === 'credited').length;
@@ -105,7 +105,7 @@ export function scenarioText(r: ScenarioResult): string {
   if (v) {
     lines.push(
       `   invariants: ${verdictText(v)} — ${v.checked.accounts} accounts, ${v.checked.records} records, ` +
-        `${v.checked.ledgerEntries} ledger entries, ${v.checked.approvals} approvals, ${v.checked.credits} credits`,
+        `${v.checked.ledgerEntries} ledger entries, ${v.checked.approvals} approvals, ${v.checked.credits} credits, ${v.checked.reversals} reversals`,
     );
     for (const violation of v.violations.slice(0, 20)) lines.push(`     ✗ ${violation}`);
     if (v.violations.length > 20) lines.push(`     … and ${v.violations.length - 20} more`);
