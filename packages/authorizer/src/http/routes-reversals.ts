@@ -3,6 +3,7 @@ import type { Middleware } from 'koa';
 import createError from 'http-errors';
 import type { Outcome } from '../service/outcome.js';
 import type { AppDeps, RequestState } from './app.js';
+import { writeAnswer } from './answer.js';
 import { readJson } from './body.js';
 import { parseReversalRequest } from './reversal-request.js';
 import { idSchema } from './schemas.js';
@@ -39,12 +40,7 @@ export function reversalRoutes(router: Router<RequestState>, deps: AppDeps, auth
       );
     }
     metrics.reversals.inc({ code: outcome.code, reason: outcome.reason });
-    ctx.state.answer = { code: outcome.code, reason: outcome.reason };
-    ctx.status = 200;
-    ctx.set('Catraca-Reason', outcome.reason);
-    if (outcome.transactionId) ctx.set('Catraca-Transaction-Id', outcome.transactionId);
-    if (outcome.replayed) ctx.set('Catraca-Replayed', 'true');
-    ctx.body = { code: outcome.code };
+    writeAnswer(ctx, outcome);
   });
 
   router.get('/accounts/:id/balance', auth, async (ctx) => {
