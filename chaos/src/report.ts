@@ -8,7 +8,7 @@ export interface PhaseStats {
   phase: PhaseName;
   /** HTTP attempts sent in the phase (retries included). */
   requests: number;
-  /** Share of attempts answered with a decision (00, 51, credited): anything else (07, timeout, 5xx) is unavailable. */
+  /** Share of attempts answered with a decision (00, 51, credited, 07 reversed): anything else is unavailable. */
   availability: number;
   /** p99 latency of one attempt, ms (timeouts count at their client timeout). */
   p99Ms: number;
@@ -43,7 +43,10 @@ export function phaseStats(
   ops: Iterable<DebitOp | CreditOp | ReversalOp>,
 ): PhaseStats {
   const inPhase = attempts.filter((a) => a.sentAt >= from && a.sentAt < to);
-  const decided = inPhase.filter((a) => a.outcome === '00' || a.outcome === '51' || a.outcome === 'credited').length;
+  // A purchase refused because a reversal came first is a final answer, not unavailability.
+  const isDecision = (a: Attempt) =>
+    a.outcome === '00' || a.outcome === '51' || a.outcome === 'credited' || (a.outcome === '07' && a.detail === 'reversed');
+  const decided = inPhase.filter(isDecision).length;
   const mix = new Map<string, number>();
   for (const a of inPhase) {
     const key = a.outcome === '00' || a.outcome === '51' || a.outcome === 'credited' ? a.outcome : `${a.outcome}/${a.detail}`;
