@@ -82,6 +82,35 @@ export async function authorize(base: string, purchase: Purchase, options: Autho
 }
 
 /** Runs `work` over `items` with at most `concurrency` in flight; results in input order. */
+export interface Reversal {
+  id: string;
+  original: string;
+  account: string;
+  amount?: string;
+}
+
+/** Sends a reversal, retrying (same id) on a passing 07, an HTTP error or a transport failure, like {@link authorize}. */
+export async function reverse(base: string, reversal: Reversal, options: AuthorizeOptions = {}): Promise<Answer> {
+  const attempts = options.attempts ?? 20;
+  let answer: Answer = { id: reversal.id, code: 'none', reason: '', replayed: false, attempts: 0, sentAt: 0, answeredAt: 0 };
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const sentAt = performance.now();
+    try {
+      const reply = await send(base, 'POST', '/reversals', reversal);
+      const answeredAt = performance.now();
+      const reason = reply.headers.get('catraca-reason') ?? `http ${reply.status}`;
+      const code = reply.status === 200 ? (JSON.parse(reply.text) as { code: Answer['code'] }).code : 'none';
+      answer = { id: reversal.id, code, reason, replayed: reply.headers.get('catraca-replayed') === 'true', attempts: attempt, sentAt, answeredAt };
+      if (code === '00' || (code === '07' && reason !== 'deadline_exceeded' && reason !== 'unavailable')) return answer;
+    } catch (error) {
+      answer = { ...answer, code: 'none', reason: (error as Error).message, attempts: attempt, sentAt, answeredAt: performance.now() };
+    }
+    if (options.until !== undefined && performance.now() >= options.until) break;
+    await sleep(options.retryDelayMs ?? 100);
+  }
+  return answer;
+}
+
 export async function pool<T, R>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
