@@ -1,19 +1,14 @@
 import { parseAmount, type ParseResult } from '../domain/index.js';
 import type { ReversalRequest } from '../service/authorizer.js';
+import { bodyShape, either } from './body-fields.js';
 import { reversalBodySchema } from './schemas.js';
-import { either } from './transaction-request.js';
+
 
 /** Turns a parsed JSON body into a {@link ReversalRequest}, or says exactly what is wrong with it. */
 export function parseReversalRequest(body: unknown): ParseResult<ReversalRequest> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return { ok: false, error: 'body must be a JSON object' };
-  }
-  const shape = reversalBodySchema.safeParse(body);
-  if (!shape.success) {
-    const issue = shape.error.issues[0]!;
-    return { ok: false, error: `${issue.path.join('.') || 'body'}: ${issue.message}` };
-  }
-  const b = shape.data;
+  const shape = bodyShape(reversalBodySchema, body);
+  if (!shape.ok) return shape;
+  const b = shape.value;
   const account = either('account', b.account, 'accountId', b.accountId);
   if (!account.ok) return account;
   const accountId = account.value;
