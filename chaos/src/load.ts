@@ -99,9 +99,12 @@ function prng(seed: number): () => number {
   };
 }
 
+/** `07` reasons that say nothing final yet (SPEC §2.3-2.4): passing conditions, and outcomes not known yet. */
+const RETRIED_REASONS = new Set(['deadline_exceeded', 'unavailable', 'in_progress', 'outcome_unknown']);
+
 /** An outcome that says nothing was decided yet: retried with the same id, as an acquirer would. */
 function passing(outcome: AttemptOutcome, detail: string): boolean {
-  return outcome === 'transport' || (outcome === '07' && (detail === 'deadline_exceeded' || detail === 'unavailable'));
+  return outcome === 'transport' || (outcome === '07' && RETRIED_REASONS.has(detail));
 }
 
 const CATEGORY_LIST: readonly Category[] = ['FOOD', 'MEAL', 'CASH'];
