@@ -37,6 +37,7 @@ describe('POST /reversals: full and partial', () => {
     const reply = await reverse({ id: 'rev-1', original: 'tx-1', account: 'acc-1' });
     expectAnswer(reply, '00', 'reversed');
     expect(reply.headers['catraca-transaction-id']).toBe('rev-1');
+    expect(reply.headers['catraca-replayed']).toBeUndefined();
     expect(await balances()).toEqual({ FOOD: '100.00', MEAL: '50.00', CASH: '30.00' });
   });
 
@@ -126,11 +127,18 @@ describe('POST /reversals: refused with 07, nothing changes', () => {
     ['3 decimals', { id: 'rev-1', original: 'tx-1', account: 'acc-1', amount: '1.001' }],
     ['bad original id', { id: 'rev-1', original: 'a b', account: 'acc-1' }],
   ];
+  it('says what is wrong in Catraca-Error', async () => {
+    const reply = await reverse({ id: 'rev-1', original: 'rev-1', account: 'acc-1' });
+    expect(reply.headers['catraca-error']).toBe('a reversal cannot be its own original');
+  });
+
   it.each(invalid)('invalid: %s', async (_name, body) => {
     expectAnswer(await purchase('tx-1', '10.00'), '00', 'approved');
     const reply = await call(rt, 'POST', '/reversals', body);
     expectAnswer(reply, '07', 'invalid_request');
     expect(reply.headers['catraca-error']).toBeDefined();
+    expect(reply.headers['catraca-transaction-id']).toBeUndefined();
+    expect(reply.headers['catraca-replayed']).toBeUndefined();
     expect((await balances()).FOOD).toBe('90.00');
   });
 });
@@ -186,7 +194,22 @@ describe('history and balance inquiry', () => {
     const reply = await call(rt, 'GET', '/accounts/acc-1/balance');
     expect(reply.status).toBe(200);
     expect(reply.json()).toEqual({ id: 'acc-1', balances: { FOOD: '89.75', MEAL: '50.00', CASH: '30.00' } });
-    expect((await call(rt, 'GET', '/accounts/nobody/balance')).status).toBe(404);
+    const unknown = await call(rt, 'GET', '/accounts/nobody/balance');
+    expect([unknown.status, unknown.json().message]).toEqual([404, 'no such account']);
+    const bad = await call(rt, 'GET', '/accounts/a%20b/balance');
+    expect([bad.status, bad.json().message]).toEqual([404, 'no such account']);
+  });
+
+  it('GET /accounts/:id/balance answers 503 when the store cannot', async () => {
+    const other = await embeddedRuntime();
+    try {
+      await createAccount(other, 'acc-1', { FOOD: '1.00' });
+      await other.store.close();
+      const reply = await call(other, 'GET', '/accounts/acc-1/balance');
+      expect([reply.status, reply.json().message]).toEqual([503, 'unavailable']);
+    } finally {
+      await other.dispose();
+    }
   });
 
   it('counts reversals by outcome, and documents both routes in OpenAPI', async () => {
@@ -196,6 +219,7 @@ describe('history and balance inquiry', () => {
     const metrics = (await call(rt, 'GET', '/metrics')).body;
     expect(metrics).toContain('catraca_reversals_total{code="00",reason="reversed"} 1');
     expect(metrics).toContain('catraca_reversals_total{code="07",reason="exceeds_remaining"} 1');
+    expect(metrics).toMatch(/catraca_http_request_duration_seconds_count\{method="POST",route="\/reversals",status="200",code="07",reason="exceeds_remaining"\} 1/);
     const doc = (await call(rt, 'GET', '/openapi.json')).json();
     expect(doc.paths['/reversals'].post).toBeDefined();
     expect(doc.paths['/accounts/{id}/balance'].get).toBeDefined();

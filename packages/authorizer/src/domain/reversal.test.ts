@@ -74,7 +74,16 @@ describe('decideReversal (SPEC §2.7)', () => {
   });
 
   it('refuses a non-positive or fractional amount as a caller bug', () => {
-    for (const amount of [0, -1, 1.5]) expect(() => decideReversal(input({ amount }))).toThrow(RangeError);
+    for (const amount of [0, -1, 1.5]) {
+      expect(() => decideReversal(input({ amount }))).toThrow(new RangeError(`amount must be a positive integer of centavos, got ${amount}`));
+    }
+  });
+
+  it('remainingReversible: what an approved purchase debited minus what was given back; nothing for anything else', () => {
+    expect(remainingReversible(purchase(), 250)).toBe(750);
+    expect(remainingReversible(purchase(), 1_200)).toBe(0);
+    expect(remainingReversible(purchase({ code: '51', reason: 'insufficient_funds', appliedCategory: null }), 0)).toBe(0);
+    expect(remainingReversible(purchase({ kind: 'credit', reason: 'credited' }), 0)).toBe(0);
   });
 
   it('property: a run of reversals never restores more than the purchase took, and only to its category', () => {

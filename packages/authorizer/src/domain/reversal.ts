@@ -68,7 +68,8 @@ export function decideReversal(input: ReversalInput): ReversalDecision {
   if (original.accountId !== input.accountId) return { code: '07', reason: 'account_mismatch' };
   if (original.kind !== 'debit') return { code: '07', reason: 'not_reversible' };
   const nothing = { code: '00', reason: 'nothing_to_reverse', restored: 0, category: original.category, appliedCategory: null } as const;
-  if (original.code !== '00' || original.appliedCategory === null) return { ...nothing, balances: { ...balances } };
+  // A purchase that debited nothing (declined) has nothing to give back, whatever the amount asked.
+  if (original.appliedCategory === null) return { ...nothing, balances: { ...balances } };
   const remaining = remainingReversible(original, input.reversedSoFar);
   const restored = amount ?? remaining;
   if (restored > remaining) return { code: '07', reason: 'exceeds_remaining' };
