@@ -10,6 +10,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing+=(postgresql)
 command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+# python3: test-support/silent-host.ts (a loopback port that drops connection attempts, like a host that is down).
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # docker-compose: only to validate docker-compose.yml offline (`docker-compose config -q`); no Docker engine needed.
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 if [ ${#missing[@]} -eq 0 ]; then

@@ -6,7 +6,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { ZooKeeperLockManager } from '../../packages/coordination/dist/index.js';
+import { ZooKeeperLockManager } from '../../packages/coordination/dist/zookeeper/index.js';
 import { startEnsemble, startZooKeeper } from './dist/zookeeper.js';
 
 const require = createRequire(new URL('../../packages/coordination/package.json', import.meta.url));
