@@ -21,6 +21,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly reversals = new Counter({
+    name: 'catraca_reversals_total',
+    help: 'Reversal answers by code and reason (reversed, nothing_to_reverse, original_unknown, exceeds_remaining, …)',
+    labelNames: ['code', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly lockWait = new Histogram({
     name: 'catraca_lock_wait_seconds',
     help: 'Time spent waiting for a per-account lock (one acquisition may serve a batch)',
