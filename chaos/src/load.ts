@@ -133,7 +133,11 @@ export class LoadGenerator {
         op.final = outcome;
         break;
       }
-      const passing = outcome === 'transport' || (outcome === '07' && (detail === 'deadline_exceeded' || detail === 'unavailable'));
+      // Retried with the same id, as an acquirer does: a passing condition (transport error, deadline, unavailable),
+      // or an answer that says the outcome is not known yet (SPEC §2.3: a retry with the same id returns the final one).
+      const passing =
+        outcome === 'transport' ||
+        (outcome === '07' && ['deadline_exceeded', 'unavailable', 'outcome_unknown', 'in_progress'].includes(detail));
       if (!passing) {
         op.final = outcome === '07' ? '07' : 'unknown';
         break;

@@ -1,5 +1,6 @@
 /**
- * `pnpm chaos [--full] [--scenario=N[,M]] [--driver=local|compose]`: the chaos suite. Starts a cluster, creates the
+ * `pnpm chaos [--full] [--scenario=N[,M]] [--driver=local|compose]`: the chaos suite (`compose`: the local docker
+ * compose stack of scripts/compose-local.sh, brought up and torn down by the run). Starts a cluster, creates the
  * accounts, runs steady load, and for each scenario injects one fault and lifts it; after each, the invariant checker
  * reads the store. Prints per phase requests, availability, p99 and the verdict; writes the markdown table to
  * chaos/results/. Exit code 1 when an invariant failed (availability dips are reported, not failures), 2 on an error.
@@ -62,7 +63,7 @@ let driver: ClusterDriver;
 if (values.driver === 'local') {
   driver = new LocalDriver({ replicas: 2, sessionTimeoutMs: SESSION_TIMEOUT_MS, env: { DEADLINE_MS: String(deadlineMs) } });
 } else if (values.driver === 'compose') {
-  driver = new ComposeDriver();
+  driver = new ComposeDriver({ baseEnv: { DEADLINE_MS: String(deadlineMs), STORE_COMMIT_TIMEOUT_MS: '2000' } });
 } else {
   process.stderr.write(`chaos: --driver must be local or compose, got ${values.driver}\n`);
   process.exit(2);
@@ -150,7 +151,9 @@ async function main(): Promise<number> {
   const defaults =
     driver instanceof LocalDriver
       ? { DEADLINE_MS: driver.baseEnv['DEADLINE_MS'] ?? String(deadlineMs), STORE_COMMIT_TIMEOUT_MS: driver.baseEnv['STORE_COMMIT_TIMEOUT_MS'] ?? '2000' }
-      : undefined;
+      : driver instanceof ComposeDriver
+        ? { ...driver.baseEnv }
+        : undefined;
   // Warm-up (JIT, connection pools), not measured; its operations are checked like the others.
   const warmupMs = values.full ? 20_000 : 5_000;
   load.start();

@@ -50,7 +50,9 @@ describe.each(Object.entries(CONFIGS))('%s nginx: timeouts tied to the deadline'
     expect(auth.get('error_page')).toBe('502 504 = @catraca_unavailable');
     // Never re-send a request that reached a replica.
     expect(auth.get('proxy_next_upstream')).toBe('error timeout');
-    expect(conf).toMatch(/location @catraca_unavailable \{[^}]*add_header Catraca-Reason unavailable always;[^}]*return 200 '\{"code":"07"\}';/);
+    expect(conf).toMatch(
+      /location @catraca_unavailable \{[^}]*add_header Catraca-Reason \$catraca_gateway_reason always;[^}]*return 200 '\{"code":"07"\}';/,
+    );
   });
 });
 
@@ -174,15 +176,20 @@ describe.skipIf(!nginxInstalled).each(Object.entries(CONFIGS))('%s nginx, run ag
     }
   });
 
-  it('answers 200 {"code":"07"} (unavailable) when the replica is frozen or gone; admin routes keep 502/504', async () => {
-    for (const dead of [[upstreams.frozen], [upstreams.gone], [upstreams.gone, upstreams.frozen]]) {
+  it('answers 200 {"code":"07"} when no replica answers: unavailable if none got the request, outcome_unknown if one did; admin routes keep 502/504', async () => {
+    const cases = [
+      { dead: [upstreams.gone], reason: 'unavailable' },
+      { dead: [upstreams.frozen], reason: 'outcome_unknown' },
+      { dead: [upstreams.gone, upstreams.frozen], reason: 'outcome_unknown' },
+    ];
+    for (const { dead, reason } of cases) {
       const nginx = await runNginx(conf, dead);
       try {
         for (const route of ['/transactions', '/reversals']) {
           expect(await post(nginx.url, route), `${route} -> ${dead.join(',')}`).toEqual({
             status: 200,
             body: '{"code":"07"}',
-            reason: 'unavailable',
+            reason,
           });
         }
         expect([502, 504]).toContain((await post(nginx.url, '/accounts')).status);
