@@ -27,13 +27,14 @@ const { values } = parseArgs({
     driver: { type: 'string', default: 'local' },
     clients: { type: 'string', default: '16' },
     accounts: { type: 'string', default: '50' },
-    'deadline-ms': { type: 'string', default: '250' },
+    // Default 250 for the local driver; 80 for compose, whose nginx timeouts are tied to DEADLINE_MS 80.
+    'deadline-ms': { type: 'string' },
     seed: { type: 'string', default: '1' },
     'save-logs': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
-const usage = 'Usage: pnpm chaos [--full] [--scenario=N[,M…]] [--driver=local|compose] [--clients=16] [--accounts=50] [--deadline-ms=250] [--seed=1] [--save-logs]\n';
+const usage = 'Usage: pnpm chaos [--full] [--scenario=N[,M…]] [--driver=local|compose] [--clients=16] [--accounts=50] [--deadline-ms=250 local, 80 compose] [--seed=1] [--save-logs]\n';
 if (values.help) {
   process.stdout.write(usage);
   process.exit(0);
@@ -48,7 +49,7 @@ const int = (name: string, raw: string | undefined, min: number): number => {
 };
 const clients = int('clients', values.clients, 1);
 const accountCount = int('accounts', values.accounts, 1);
-const deadlineMs = int('deadline-ms', values['deadline-ms'], 1);
+const deadlineMs = int('deadline-ms', values['deadline-ms'] ?? (values.driver === 'compose' ? '80' : '250'), 1);
 const seed = int('seed', values.seed, 0);
 const selected = values.scenario === undefined ? SCENARIOS : SCENARIOS.filter((s) => values.scenario!.split(',').map(Number).includes(s.number));
 if (selected.length === 0) {

@@ -19,6 +19,7 @@ echo "${ZOO_MY_ID:-1}" > /data/myid
 } > "$conf/zoo.cfg"
 cp "$conf/zoo.cfg" /data/zoo.cfg
 cd /usr/share/zookeeper
-CP="/etc/zookeeper/conf:$(ls /usr/share/java/zookeeper*.jar /usr/share/zookeeper/lib/*.jar 2>/dev/null | tr '\n' ':')$(ls /usr/share/java/*.jar | tr '\n' ':')"
+# Debian's zookeeper.jar names its dependencies in its manifest; logging through log4j 1.2 (as Debian's service does).
+CP="/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar"
 exec java -Dzookeeper.log.dir=/tmp -Dzookeeper.root.logger=INFO,CONSOLE -Xmx256m \
   -cp "$CP" org.apache.zookeeper.server.quorum.QuorumPeerMain "$conf/zoo.cfg"

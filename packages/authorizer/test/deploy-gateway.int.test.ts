@@ -96,6 +96,12 @@ async function startUpstreams(): Promise<Upstreams> {
   };
 }
 
+/**
+ * The run checks behaviour (which answer, which reason), not time: on a loaded machine a stand-in that answers may
+ * take longer than 85 ms, so the millisecond timeouts are stretched tenfold (their values are checked above).
+ */
+const STRETCH = 10;
+
 /** Runs nginx with `conf`'s upstream servers replaced by `upstreams` (loopback ports). */
 async function runNginx(conf: string, upstreams: readonly number[]): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'catraca-gateway-'));
@@ -103,6 +109,7 @@ async function runNginx(conf: string, upstreams: readonly number[]): Promise<{ u
   const port = await freePort();
   const servers = upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n');
   const site = conf
+    .replace(/(proxy_\w+_timeout\s+)(\d+)ms;/g, (_m, directive: string, value: string) => `${directive}${Number(value) * STRETCH}ms;`)
     .replace(/upstream catraca_authorizers \{[^}]*\}/, `upstream catraca_authorizers {\n${servers}\n    keepalive 8;\n}`)
     .replace(/listen 8080;/, `listen 127.0.0.1:${port};`);
   writeFileSync(path.join(dir, 'site.conf'), site);
