@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROJECT="${COMPOSE_PROJECT:-catraca-local}"
+export COMPOSE_HTTP_TIMEOUT="${COMPOSE_HTTP_TIMEOUT:-900}"  # vfs copies each image per container: slow creates
 compose() { docker-compose -f docker-compose.yml -f docker-compose.local.yml -p "$PROJECT" "$@"; }
 URL="${CATRACA_URL:-http://localhost:8080}"
 

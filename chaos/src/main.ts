@@ -229,7 +229,8 @@ async function main(): Promise<number> {
   say(`chaos (${mode}): ${results.length} scenario(s) in ${totalS} s; invariants ${failed.length === 0 ? 'PASS' : `FAIL in ${failed.map((r) => `${r.number} ${verdictText(r.verdict)}`).join(', ')}`}`);
   const resultsDir = fileURLToPath(new URL('../results/', import.meta.url));
   await mkdir(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${mode}${values.scenario ? `-scenario-${values.scenario.replaceAll(',', '-')}` : ''}.md`);
+  const variant = `${driver.name === 'local' ? '' : `-${driver.name}`}${values.scenario ? `-scenario-${values.scenario.replaceAll(',', '-')}` : ''}`;
+  const file = join(resultsDir, `${mode}${variant}.md`);
   await writeFile(
     file,
     [

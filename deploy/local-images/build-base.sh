@@ -18,6 +18,8 @@ command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get ins
 
 root="$(mktemp -d /var/tmp/catraca-base.XXXXXX)"
 trap 'rm -rf "$root"' EXIT
+# mktemp makes the directory 0700: it becomes the image's "/", which every non-root user must be able to traverse.
+chmod 0755 "$root"
 nice -n 19 debootstrap --variant=minbase --include=ca-certificates "$SUITE" "$root" "$MIRROR"
 # Same sources as the host's image would have (security updates included), no caches or logs in the layer.
 cat >"$root/etc/apt/sources.list" <<SOURCES
