@@ -98,6 +98,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly dependencyUp = new Gauge({
+    name: 'catraca_dependency_up',
+    help: 'Whether a dependency answered its last check (1) or not (0), by dependency (store, lock, cache)',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
   readonly coordinationState = new Gauge({
     name: 'catraca_coordination_state',
     help: 'Lock service connection state (1 for the current state)',
