@@ -289,6 +289,23 @@ describe('notify / watch', () => {
   });
 });
 
+describe('notify / watch under a burst', () => {
+  test('the last of many quick notifications is never lost (a change between an event and the next watch is read)', async () => {
+    const [a, b] = await Promise.all([manager({ namespace: 'burst' }), manager({ namespace: 'burst' })]);
+    for (let round = 0; round < 5; round++) {
+      const topic = `t-${round}`;
+      const calls: number[] = [];
+      const off = b.watch(topic, () => calls.push(performance.now()));
+      await a.notify(topic);
+      await eventually(() => calls.length > 0, 10_000, 'first call');
+      for (let i = 0; i < 30; i++) await a.notify(topic);
+      const last = performance.now();
+      await eventually(() => calls.some((t) => t > last), 10_000, 'a call after the last notify');
+      off();
+    }
+  });
+});
+
 describe('lock node deleted by someone else', () => {
   test('the holder is told at once: signal fires with node-deleted, held becomes false', async () => {
     const a = await manager({ namespace: 'deleted' });
