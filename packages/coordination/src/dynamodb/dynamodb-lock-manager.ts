@@ -20,7 +20,7 @@ import {
 } from '../errors.js';
 import type { AcquireOptions, ConnectionState, Lock, LockManager } from '../types.js';
 import { assertKey, waitSignal } from '../wait.js';
-import { runWithLock } from '../with-lock.js';
+import { assertNotReentrant, runWithLock } from '../with-lock.js';
 import { DynamoDbLock } from './dynamodb-lock.js';
 import { LocalTurns } from './local-turns.js';
 import {
@@ -99,6 +99,7 @@ export class DynamoDbLockManager implements LockManager {
   /** Argument errors are rejections, like every other failure of an acquire. */
   async acquire(key: string, options?: AcquireOptions): Promise<Lock> {
     const pk = this.#pk(key);
+    assertNotReentrant(this, key);
     const onRevocation = (options as { onRevocationRequested?: unknown } | undefined)?.onRevocationRequested;
     if (onRevocation !== undefined && typeof onRevocation !== 'function') {
       throw new InvalidArgumentError('onRevocationRequested must be a function');
