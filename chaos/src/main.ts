@@ -118,6 +118,9 @@ async function waitReady(timeoutMs: number): Promise<void> {
   }
 }
 
+/** Share of purchases the load reverses (half of them sent before the purchase's answer). */
+const REVERSAL_SHARE = 0.1;
+
 async function main(): Promise<number> {
   say(`chaos (${mode}): ${selected.length} scenario(s), driver ${driver.name}, ${clients} clients over ${accountCount} accounts, DEADLINE_MS=${deadlineMs}`);
   say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}`);
@@ -141,6 +144,7 @@ async function main(): Promise<number> {
     clients,
     idPrefix: runId,
     creditShare: 0.05,
+    reversalShare: REVERSAL_SHARE,
     attemptTimeoutMs: 2_000,
     retryDelayMs: 100,
     opBudgetMs: 60_000,
@@ -181,7 +185,7 @@ async function main(): Promise<number> {
       const endAt = performance.now();
       await load.stop();
       await sleep(1_000); // late commits of a resumed replica land before the store is read
-      const ops = [...load.debits.values(), ...load.credits.values()];
+      const ops = [...load.debits.values(), ...load.credits.values(), ...load.reversals.values()];
       const result: ScenarioResult = {
         number: scenario.number,
         title: scenario.title,
@@ -196,7 +200,14 @@ async function main(): Promise<number> {
         durationMs: 0,
         ...(skipped ? { skipped } : {}),
       };
-      result.verdict = await checkInvariants({ store, openings, debits: load.debits, credits: load.credits, attempts: load.attempts });
+      result.verdict = await checkInvariants({
+        store,
+        openings,
+        debits: load.debits,
+        credits: load.credits,
+        reversals: load.reversals,
+        attempts: load.attempts,
+      });
       if (!result.verdict.ok && evidenceDir === undefined) {
         evidenceDir = join(tmpdir(), `${runId}-evidence`);
         const saved = await driver.saveLogs(evidenceDir);
@@ -232,7 +243,7 @@ async function main(): Promise<number> {
       `# chaos (${mode}) — ${new Date().toISOString()}`,
       '',
       `Driver: ${driver.describe()}`,
-      `Load: ${clients} closed-loop clients over ${accountCount} accounts (5% credits), DEADLINE_MS=${deadlineMs}, seed ${seed}.`,
+      `Load: ${clients} closed-loop clients over ${accountCount} accounts (5% credits; ${REVERSAL_SHARE * 100}% of purchases reversed, half before their answer), DEADLINE_MS=${deadlineMs}, seed ${seed}.`,
       `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}. Suite: ${totalS} s.`,
       '',
       table,

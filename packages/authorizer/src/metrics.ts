@@ -21,6 +21,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly reversals = new Counter({
+    name: 'catraca_reversals_total',
+    help: 'Reversal answers by code and reason (reversed, nothing_to_reverse, original_unknown, exceeds_remaining, …)',
+    labelNames: ['code', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly lockWait = new Histogram({
     name: 'catraca_lock_wait_seconds',
     help: 'Time spent waiting for a per-account lock (one acquisition may serve a batch)',
@@ -68,6 +75,26 @@ export class Metrics {
     name: 'catraca_cache_lookups_total',
     help: 'Result-cache lookups by outcome (hit, miss, bypass)',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly requestsByActor = new Counter({
+    name: 'catraca_requests_by_actor_total',
+    help: 'Authenticated requests by scope and credential name (anonymous on a scope without credentials)',
+    labelNames: ['scope', 'actor', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheInvalidEntries = new Counter({
+    name: 'catraca_cache_invalid_entries_total',
+    help: 'Result-cache entries ignored because their signature did not verify (forged, corrupted or another key)',
+    registers: [this.registry],
+  });
+
+  readonly rateLimited = new Counter({
+    name: 'catraca_rate_limited_total',
+    help: 'Requests refused by a rate limit, by scope and bucket kind (credential or address)',
+    labelNames: ['scope', 'kind'] as const,
     registers: [this.registry],
   });
 

@@ -1,10 +1,15 @@
 import { z } from 'zod';
 import {
   accountViewSchema,
+  auditEntrySchema,
+  auditPageSchema,
+  balanceViewSchema,
   createAccountSchema,
   creditSchema,
   errorSchema,
   merchantRuleSchema,
+  reversalAnswerSchema,
+  reversalBodySchema,
   transactionAnswerSchema,
   transactionBodySchema,
   transactionPageSchema,
@@ -24,12 +29,17 @@ export function openApiDocument(): object {
   const schemas = {
     TransactionRequest: transactionBodySchema,
     TransactionAnswer: transactionAnswerSchema,
+    ReversalRequest: reversalBodySchema,
+    ReversalAnswer: reversalAnswerSchema,
+    Balance: balanceViewSchema,
     CreateAccount: createAccountSchema,
     Credit: creditSchema,
     MerchantRule: merchantRuleSchema,
     Account: accountViewSchema,
     Transaction: transactionViewSchema,
     TransactionPage: transactionPageSchema,
+    AuditEntry: auditEntrySchema,
+    AuditPage: auditPageSchema,
     Error: errorSchema,
   };
   for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
@@ -49,7 +59,11 @@ export function openApiDocument(): object {
   const reasonHeader = {
     'Catraca-Reason': {
       description:
-        'approved, insufficient_funds, invalid_request, unknown_account, id_conflict, deadline_exceeded, unavailable',
+        'approved, insufficient_funds, invalid_request, unknown_account, id_conflict, deadline_exceeded, unavailable, ' +
+        'rate_limited, in_progress (a duplicate of an id still being processed: retry with the same id), ' +
+        'outcome_unknown (the commit reply was lost: retry with the same id), ' +
+        'reversed (a purchase whose id a reversal spent); reversals: reversed, nothing_to_reverse, original_unknown, ' +
+        'exceeds_remaining, account_mismatch, not_reversible',
       schema: { type: 'string' },
     },
     'Catraca-Transaction-Id': { description: 'The transaction id (the client\'s or one the server made)', schema: { type: 'string' } },
@@ -75,7 +89,37 @@ export function openApiDocument(): object {
           responses: {
             '200': { ...json(ref('TransactionAnswer'), '00 approved, 51 insufficient funds, 07 other'), headers: reasonHeader },
             '401': error('Missing or invalid credentials'),
+            '403': error('Embedded default only: a Host or Origin that is not loopback'),
+            '408': { description: 'The request (headers or body) did not arrive in time; the connection is closed' },
             '413': error('Body over the size limit'),
+          },
+        },
+      },
+      '/reversals': {
+        post: {
+          summary: 'Reverse a purchase, in full or in part (ISO 8583 0400/0420)',
+          description:
+            'Gives back the amount (default: all that remains) to the balance the purchase debited. HTTP 200 whenever ' +
+            'the body could be read. A reversal whose purchase is unknown, declined or answered 07 is acknowledged ' +
+            '(00) and recorded; a purchase with that id arriving later is refused with 07 reversed. Idempotent by the ' +
+            "reversal's own id.",
+          requestBody: { required: true, content: { 'application/json': { schema: ref('ReversalRequest') } } },
+          responses: {
+            '200': { ...json(ref('ReversalAnswer'), '00 acknowledged, 07 refused (nothing changed)'), headers: reasonHeader },
+            '401': error('Missing or invalid credentials'),
+            '413': error('Body over the size limit'),
+          },
+        },
+      },
+      '/accounts/{id}/balance': {
+        get: {
+          summary: "Balance inquiry (authorize scope): the account's balances",
+          parameters: [id],
+          responses: {
+            '200': json(ref('Balance'), 'The balances'),
+            '401': error('Missing or invalid credentials'),
+            '404': error('Unknown account'),
+            '503': error('Store unavailable or deadline reached'),
           },
         },
       },
@@ -135,6 +179,16 @@ export function openApiDocument(): object {
           summary: 'Remove a rule (URL-encoded match)',
           parameters: [{ name: 'match', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { '204': { description: 'Removed' }, '404': error('No such rule') },
+        },
+      },
+      '/audit': {
+        get: {
+          summary: 'The audit trail of admin actions, newest first',
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+            { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'nextCursor of the previous page' },
+          ],
+          responses: { '200': json(ref('AuditPage'), 'A page'), '401': error('Missing or invalid credentials') },
         },
       },
       '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'Alive' } } } },

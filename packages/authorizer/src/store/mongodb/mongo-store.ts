@@ -126,6 +126,8 @@ export class MongoStore implements Store {
           await this.#db.createCollection(name, { validator, validationLevel: 'strict', validationAction: 'error' });
         } catch (error) {
           if (!(error instanceof MongoServerError && error.code === NAMESPACE_EXISTS)) throw error;
+          // An existing collection gets this build's validator (a schema change, e.g. reversals, is a new validator).
+          await this.#db.command({ collMod: name, validator, validationLevel: 'strict', validationAction: 'error' });
         }
         throwIfAborted(signal);
       }
@@ -180,7 +182,7 @@ export class MongoStore implements Store {
     const deltas = ledgerDeltas(ledger);
     try {
       return await this.#inTransaction(options, async (session, signal): Promise<CommitOutcome> => {
-        const existing = await this.#findRecords(ids, { session });
+        const existing = await this.#findRecords(ids, { session }, accountId);
         if (existing.length > 0) return { status: 'duplicate_id', existing };
         throwIfAborted(signal);
         // The compare-and-set fence; $expr refuses new balances that the ledger deltas do not explain.
@@ -225,20 +227,34 @@ export class MongoStore implements Store {
       });
     } catch (error) {
       if (!(error instanceof LateDuplicate)) throw error;
-      const existing = await this.#call(options, (signal) => this.#findRecords(ids, signalOption(signal)));
+      const existing = await this.#call(options, (signal) => this.#findRecords(ids, signalOption(signal), accountId));
       if (existing.length === 0) throw new StoreUnavailableError('duplicate transaction id vanished');
       return { status: 'duplicate_id', existing };
     }
   }
 
-  /** The stored records among `ids`, in the order of `ids`. */
-  async #findRecords(ids: readonly string[], options: FindOptions & Abortable): Promise<TransactionRecord[]> {
-    const docs = await this.#records.find({ _id: { $in: [...ids] } }, options).toArray();
+  /**
+   * The stored records among `ids`, in the order of `ids`, then the reversals of `accountId` whose original is one of
+   * `ids` (an id spent by a reversal that came first); one query.
+   */
+  async #findRecords(
+    ids: readonly string[],
+    options: FindOptions & Abortable,
+    accountId: string,
+  ): Promise<TransactionRecord[]> {
+    const docs = await this.#records
+      .find({ $or: [{ _id: { $in: [...ids] } }, { originalId: { $in: [...ids] }, accountId }] }, options)
+      .toArray();
     const byId = new Map(docs.map((doc) => [doc._id, doc]));
-    return ids.flatMap((id) => {
-      const doc = byId.get(id);
-      return doc === undefined ? [] : [recordFromDoc(doc)];
-    });
+    const taken = ids.flatMap((id) => byId.get(id) ?? []);
+    return [...taken, ...docs.filter((doc) => !taken.includes(doc))].map(recordFromDoc);
+  }
+
+  async getWithReversals(ids: readonly string[], options?: StoreCallOptions): Promise<TransactionRecord[]> {
+    const docs = await this.#call(options, (signal) =>
+      this.#records.find({ $or: [{ _id: { $in: [...ids] } }, { originalId: { $in: [...ids] } }] }, signalOption(signal)).toArray(),
+    );
+    return docs.map(recordFromDoc);
   }
 
   async listTransactions(
@@ -389,7 +405,9 @@ export class MongoStore implements Store {
         throw error;
       }
       this.#logger.warn({ err: error }, 'mongodb store call failed');
-      throw new StoreUnavailableError('mongodb store call failed', { cause: error });
+      // A commit whose result the server could not confirm (even after the retry) may have been applied.
+      const outcomeUnknown = hasLabel(error, MongoErrorLabel.UnknownTransactionCommitResult);
+      throw new StoreUnavailableError('mongodb store call failed', { cause: error, outcomeUnknown });
     }
   }
 }
@@ -421,6 +439,7 @@ function outcomeWithin(commit: Promise<void>, signal: AbortSignal | undefined): 
       reject(
         new StoreUnavailableError('mongodb commit outcome unknown: the call was abandoned while committing', {
           cause: signal.reason,
+          outcomeUnknown: true,
         }),
       );
     if (signal.aborted) onAbort();
