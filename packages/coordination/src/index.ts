@@ -1,10 +1,22 @@
 /**
- * `@catraca/coordination`: what every backend shares — the `LockManager` API, its errors, and the in-process
- * implementation. Each backend has its own entry, so a process loads only the client it uses:
+ * `@catraca/coordination`: what every backend shares — the `LockManager` and `Coordinator` API, its errors, and the
+ * in-process implementation. Each backend has its own entry, so a process loads only the client it uses:
  * `@catraca/coordination/zookeeper` (node-zookeeper-client), `@catraca/coordination/redis` (ioredis),
  * `@catraca/coordination/local` (nothing).
  */
-export type { AcquireOptions, ConnectionState, Lock, LockManager, Logger } from './types.js';
+export type {
+  AcquireOptions,
+  ConnectionState,
+  Coordinator,
+  GroupMembership,
+  Lock,
+  LockJson,
+  LockManager,
+  Logger,
+  Participant,
+  RevocableLockManager,
+  TryAcquireManyOptions,
+} from './types.js';
 export { silentLogger } from './types.js';
 export {
   ClosedError,
@@ -13,6 +25,7 @@ export {
   InvalidArgumentError,
   LockLostError,
   LockTimeoutError,
+  ReentrantLockError,
 } from './errors.js';
 export type { CoordinationErrorCode, LockLostReason } from './errors.js';
 export { LocalLockManager } from './local-lock-manager.js';

@@ -1,7 +1,8 @@
 /**
- * `@catraca/coordination/zookeeper`: the ZooKeeper lock recipe. Loads node-zookeeper-client (with this package's
- * runtime fixes, see client-fixes.ts), never ioredis.
+ * `@catraca/coordination/zookeeper`: the ZooKeeper lock recipe and cluster coordination. Loads node-zookeeper-client
+ * (with this package's runtime fixes, see client-fixes.ts), never ioredis.
  */
 export { ZooKeeperLockManager } from './zookeeper-lock-manager.js';
+export { REVOKE_MESSAGE } from './queue-inspection.js';
 export { ZOOKEEPER_DEFAULTS } from './options.js';
 export type { DigestAuth, ZooKeeperLockManagerOptions } from './options.js';
