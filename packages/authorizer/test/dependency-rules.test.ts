@@ -16,9 +16,9 @@ const allowed: Record<(typeof packages)[number], string[]> = {
 };
 /** The `exports` map of each package: its sealed entry, plus one subpath per backend so that a process loads only the
  * client of the backend it uses (`@catraca/coordination/zookeeper` never loads ioredis, `/redis` never
- * node-zookeeper-client). An import may name a package or one of these subpaths, nothing deeper. */
+ * node-zookeeper-client, only `/dynamodb` loads the AWS SDK). An import may name a package or one of these subpaths, nothing deeper. */
 const entries: Record<(typeof packages)[number], string[]> = {
-  coordination: ['.', './local', './redis', './zookeeper'],
+  coordination: ['.', './local', './redis', './zookeeper', './dynamodb'],
   cache: ['.'],
   authorizer: ['.'],
 };

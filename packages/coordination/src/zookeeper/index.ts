@@ -3,6 +3,6 @@
  * (with this package's runtime fixes, see client-fixes.ts), never ioredis.
  */
 export { ZooKeeperLockManager } from './zookeeper-lock-manager.js';
-export { REVOKE_MESSAGE } from './queue-inspection.js';
 export { ZOOKEEPER_DEFAULTS } from './options.js';
 export type { DigestAuth, ZooKeeperLockManagerOptions } from './options.js';
+export { REVOKE_MESSAGE } from './queue-inspection.js';
