@@ -4,9 +4,10 @@
 #   docker build -t catraca/authorizer:local .
 #   docker run --rm -p 8080:8080 -e ALLOW_UNAUTHENTICATED=true catraca/authorizer:local     # local demo only
 #
-# Not built here: the development machine has no Docker engine. The stages below were replayed by hand on the
-# host (pnpm install --frozen-lockfile, tsc -b packages/authorizer, pnpm deploy --prod --legacy, node dist/main.js).
-# Works with the classic builder too (no BuildKit-only syntax), which is what docker-compose 1.29 uses by default.
+# Built and run here with Debian's docker.io (classic builder, no BuildKit-only syntax, which is what docker-compose
+# 1.29 uses) on a Node 24 base made without a registry (NODE_IMAGE=catraca-local/node:24, deploy/local-images/), by
+# scripts/compose-local.sh. That base sets npm_config_nodedir, so node-gyp compiles better-sqlite3 against the local
+# headers when no prebuilt binary can be downloaded.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 

@@ -10,6 +10,7 @@ export default defineConfig({
       'packages/*/src/**/*.test.ts',
       'packages/authorizer/test/http.int.test.ts',
       'packages/authorizer/test/http-diagnostics.int.test.ts',
+      'packages/authorizer/test/reversals.int.test.ts',
       'packages/authorizer/test/authorizer.int.test.ts',
       'packages/authorizer/test/store/sqlite.int.test.ts',
       'packages/cache/test/memory.int.test.ts',

@@ -55,19 +55,36 @@ export interface AuthorizeOptions {
  * `POST /transactions`, retried with the same id while the outcome is unknown (a transport error, a 5xx from the load
  * balancer) or a passing `07` (deadline_exceeded, unavailable: not remembered by the server, SPEC §2.4).
  */
-export async function authorize(base: string, purchase: Purchase, options: AuthorizeOptions = {}): Promise<Answer> {
+export function authorize(base: string, purchase: Purchase, options: AuthorizeOptions = {}): Promise<Answer> {
+  return retried(base, '/transactions', purchase, options);
+}
+
+export interface Reversal {
+  id: string;
+  original: string;
+  account: string;
+  amount?: string;
+}
+
+/** `POST /reversals`, retried like {@link authorize}. */
+export function reverse(base: string, reversal: Reversal, options: AuthorizeOptions = {}): Promise<Answer> {
+  return retried(base, '/reversals', reversal, options);
+}
+
+/** Sends `body` to a route that answers 200 `{"code"}`, retrying with the same id as {@link authorize} describes. */
+async function retried(base: string, path: string, body: { id: string }, options: AuthorizeOptions): Promise<Answer> {
   const attempts = options.attempts ?? 20;
   const retryDelayMs = options.retryDelayMs ?? 100;
-  let answer: Answer = { id: purchase.id, code: 'none', reason: '', replayed: false, attempts: 0, sentAt: 0, answeredAt: 0 };
+  let answer: Answer = { id: body.id, code: 'none', reason: '', replayed: false, attempts: 0, sentAt: 0, answeredAt: 0 };
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const sentAt = performance.now();
     try {
-      const reply = await send(base, 'POST', '/transactions', purchase);
+      const reply = await send(base, 'POST', path, body);
       const answeredAt = performance.now();
       if (reply.status === 200) {
         const code = (JSON.parse(reply.text) as { code: Answer['code'] }).code;
         const reason = reply.headers.get('catraca-reason') ?? '';
-        answer = { id: purchase.id, code, reason, replayed: reply.headers.get('catraca-replayed') === 'true', attempts: attempt, sentAt, answeredAt };
+        answer = { id: body.id, code, reason, replayed: reply.headers.get('catraca-replayed') === 'true', attempts: attempt, sentAt, answeredAt };
         if (code !== '07' || (reason !== 'deadline_exceeded' && reason !== 'unavailable')) return answer;
       } else {
         answer = { ...answer, code: 'none', reason: `http ${reply.status}`, attempts: attempt, sentAt, answeredAt };

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--scenarios=uniform,zipf,hot,storm] [--configs=embedded,none,zookeeper,redis]
+ * `pnpm bench [--quick] [--scenarios=uniform,zipf,hot,storm,reversals] [--configs=embedded,none,zookeeper,redis]
  *             [--rate=N] [--hot-rate=N] [--no-profile]`
  *
  * Compares, in one run on one machine: embedded mode (one process, SQLite), and a local cluster (2 replicas behind
@@ -63,7 +63,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: pnpm bench [--quick] [--scenarios=uniform,zipf,hot,storm] [--configs=embedded,none,zookeeper,redis] [--rate=200] [--hot-rate=1000] [--no-profile]\n',
+    'Usage: pnpm bench [--quick] [--scenarios=uniform,zipf,hot,storm,reversals] [--configs=embedded,none,zookeeper,redis] [--rate=200] [--hot-rate=1000] [--no-profile]\n',
   );
   process.exit(0);
 }

@@ -9,7 +9,7 @@ import { Samples, Tally } from './stats.js';
 
 /**
  * One request the generator sends: a JSON body for `POST /transactions`, or the body and how many copies of it to
- * send at once (a retry storm: the same id and payload, concurrently).
+ * send at once (a retry storm: the same id and payload, concurrently), and where (a reversal: `POST /reversals`).
  */
 export type NextRequest = (client: number, sequence: number) => string | Outgoing;
 
@@ -17,6 +17,8 @@ export interface Outgoing {
   body: string;
   /** Copies sent concurrently, each measured and counted as one request. Default 1. */
   copies: number;
+  /** Default `/transactions`. */
+  path?: string;
 }
 
 /**
@@ -99,9 +101,9 @@ class Recorder {
   }
 }
 
-async function sendOnce(pool: Pool, body: string, headers: Record<string, string>): Promise<Answer> {
+async function sendOnce(pool: Pool, path: string, body: string, headers: Record<string, string>): Promise<Answer> {
   const response = await pool.request({
-    path: '/transactions',
+    path,
     method: 'POST',
     body,
     headers: { 'content-type': 'application/json', ...headers },
@@ -121,6 +123,7 @@ async function sendOnce(pool: Pool, body: string, headers: Record<string, string
  */
 async function sendWithRetries(
   pool: Pool,
+  path: string,
   body: string,
   headers: Record<string, string>,
   retry: RetryPolicy | undefined,
@@ -135,7 +138,7 @@ async function sendWithRetries(
       await sleep((retry?.backoffMs ?? 0) * attempt);
     }
     try {
-      last = await sendOnce(pool, body, headers);
+      last = await sendOnce(pool, path, body, headers);
       if (last.code === '07' && counted()) recorder.sevens.add(last.reason);
       if (last.code === '00' || last.code === '51') return last;
     } catch {
@@ -161,7 +164,8 @@ async function sendGroup(
 ): Promise<void> {
   const answers = await Promise.all(
     Array.from({ length: request.copies }, async () => {
-      const answer = await sendWithRetries(pool, request.body, headers, retry, recorder, () => inWindow(Number.NaN));
+      const path = request.path ?? '/transactions';
+      const answer = await sendWithRetries(pool, path, request.body, headers, retry, recorder, () => inWindow(Number.NaN));
       const done = performance.now();
       if (!inWindow(done)) return answer;
       if (!answer) {

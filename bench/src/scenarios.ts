@@ -5,7 +5,7 @@
 import { Pool } from 'undici';
 import type { NextRequest } from './load.js';
 
-export const SCENARIOS = ['uniform', 'zipf', 'hot', 'storm'] as const;
+export const SCENARIOS = ['uniform', 'zipf', 'hot', 'storm', 'reversals'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export const ACCOUNTS = 10_000;
@@ -15,12 +15,15 @@ export const ZIPF_S = 1.1;
 /** Retry storm: this share of purchases is sent as {@link STORM_COPIES} concurrent copies (same id, same body). */
 export const STORM_SHARE = 0.1;
 export const STORM_COPIES = 4;
+/** Reversals: this share of purchases is reversed (half in full, half 0.50 of its 1.00) as the client's next request. */
+export const REVERSAL_SHARE = 0.1;
 
 export const SCENARIO_TITLES: Record<ScenarioName, string> = {
   uniform: `uniform over ${ACCOUNTS.toLocaleString('en')} accounts`,
   zipf: `Zipf s=${ZIPF_S} over ${ACCOUNTS.toLocaleString('en')} accounts`,
   hot: 'one hot account',
   storm: `retry storm: ${STORM_SHARE * 100}% of purchases sent ${STORM_COPIES}× at once (same id), uniform`,
+  reversals: `uniform, ${REVERSAL_SHARE * 100}% of purchases reversed (in full or in part) by the next request of the same client`,
 };
 
 const MERCHANTS = ['PADARIA DO ZE', 'RESTAURANTE SABOR', 'UBER EATS SAO PAULO BR', 'FARMACIA CENTRAL'];
@@ -66,13 +69,26 @@ export function generator(scenario: ScenarioName, runId: string, hotAccount: str
         return uniformAccount(zipf());
       case 'uniform':
       case 'storm':
+      case 'reversals':
         return uniformAccount(Math.floor(Math.random() * ACCOUNTS));
     }
   };
+  /** Reversals: the purchase each client reverses with its next request. */
+  const due = new Map<number, { id: string; account: string }>();
   return (client, sequence) => {
+    const reversal = due.get(client);
+    if (reversal) {
+      due.delete(client);
+      const amount = Math.random() < 0.5 ? { amount: '0.50' } : {};
+      const body = JSON.stringify({ id: `${reversal.id}-rev`, original: reversal.id, account: reversal.account, ...amount });
+      return { body, copies: 1, path: '/reversals' };
+    }
+    const id = `${runId}-${client}-${sequence}`;
+    const to = account();
+    if (scenario === 'reversals' && Math.random() < REVERSAL_SHARE) due.set(client, { id, account: to });
     const body = JSON.stringify({
-      id: `${runId}-${client}-${sequence}`,
-      account: account(),
+      id,
+      account: to,
       totalAmount: '1.00',
       mcc: MCCS[sequence % MCCS.length],
       merchant: MERCHANTS[(client + sequence) % MERCHANTS.length],

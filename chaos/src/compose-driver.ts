@@ -1,22 +1,27 @@
 /**
- * The docker compose driver: the same faults against the repository's docker-compose.yml (services zoo1..zoo3,
- * redis, mongodb, authorizer-1, authorizer-2, nginx on localhost:8080), through `docker-compose kill/stop/start/
- * pause/unpause <service>`. Written for a machine with a Docker engine; where this suite was written there is none,
- * so only the command lines are tested (compose-driver.test.ts).
+ * The docker compose driver: the same faults against the stack of docker-compose.yml with the local override
+ * (docker-compose.local.yml: images built here, PostgreSQL as the store, per-replica store proxies), through
+ * `docker-compose kill/stop/start/pause/unpause/up <service>`. `scripts/compose-local.sh up` brings the stack up
+ * (building the images when missing) and checks the README's examples through nginx.
  *
- * Limits, stated rather than faked:
- * - store latency needs `tc netem` inside a container (NET_ADMIN, iproute2 in the image): not available, so the
- *   latency scenario is skipped with {@link UnsupportedFaultError};
- * - "pause a replica" is `docker-compose pause` (the cgroup freezer: the same effect as SIGSTOP on every process);
- * - the compose file publishes only nginx, so the invariant checker needs the store reachable from the host: set
- *   `CHAOS_MONGODB_URI` (e.g. publish mongodb's 27017 with an override file), and replica metrics are not scraped;
- * - ZooKeeper's `cons`/`dump` four-letter words are not whitelisted in the compose file, so which replica holds
- *   locks cannot be seen: the pause scenario pauses authorizer-1 under load and says so.
+ * How each fault is made, and its limits:
+ * - kill a replica: `kill -s SIGKILL`; restart: `start`, then its /readyz (published on loopback) answers;
+ * - "SIGSTOP a replica" is `pause` (the cgroup freezer: every process of the container stops, sockets stay open);
+ * - restart a replica with another DEADLINE_MS / STORE_COMMIT_TIMEOUT_MS: the override reads them from
+ *   CATRACA_AUTHORIZER_<n>_DEADLINE_MS / _STORE_COMMIT_TIMEOUT_MS, and `up -d --no-deps` recreates the container;
+ *   other settings cannot be changed (UnsupportedFaultError);
+ * - ZooKeeper leader: each member's `srvr` (nc inside the container) says which one leads;
+ * - store latency: this kernel has no `tc netem`, so each replica reaches PostgreSQL through its own TCP proxy
+ *   container (deploy/local-images/latency-proxy) whose delay is set on its control port;
+ * - which replica holds locks cannot be seen (ZooKeeper's `cons`/`dump` are not whitelisted): no `lockNodesOf`.
  */
 import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { openMongoStore, type Store } from '@catraca/authorizer';
+import { openPostgresStore, type Store } from '@catraca/authorizer';
+import { scrapeMetric } from '../../test-support/cluster-client.js';
 import { UnsupportedFaultError, type ClusterDriver } from './driver.js';
 
 const run = promisify(execFile);
@@ -24,44 +29,65 @@ const run = promisify(execFile);
 export interface ComposeDriverOptions {
   /** `docker-compose` (v1) or `docker compose` (v2 plugin). Default `docker-compose`. */
   flavour?: 'docker-compose' | 'docker compose';
-  /** Compose file. Default `docker-compose.yml` (the repository's). */
-  file?: string;
-  /** Project name (`-p`). Default: compose's own (the directory name). */
+  /** Compose files, in order. Default `docker-compose.yml` and `docker-compose.local.yml`. */
+  files?: readonly string[];
+  /** Project name (`-p`). Default `catraca-local` (as scripts/compose-local.sh). */
   project?: string;
   /** Load balancer URL. Default `http://localhost:8080`. */
   url?: string;
-  /** The store, reachable from the host (see the module comment). Default `process.env.CHAOS_MONGODB_URI`. */
-  mongodbUri?: string;
+  /** Each replica straight, as published by the override. Default `http://127.0.0.1:18081`, `…:18082`. */
+  replicaUrls?: readonly string[];
+  /** Each replica's store proxy control URL. Default `http://127.0.0.1:18091`, `…:18092`. */
+  latencyUrls?: readonly string[];
+  /** The store from the host, for the invariant checker. Default `CHAOS_STORE_URL` or the override's 15432. */
+  storeUrl?: string;
   /** ZOOKEEPER_SESSION_TIMEOUT_MS of the compose file. Default 6000. */
   sessionTimeoutMs?: number;
-  /** Runs one command line; default `execFile`. Tests pass a recorder. */
-  exec?: (argv: readonly string[]) => Promise<string>;
+  /** How long a restarted replica or ZooKeeper member may take to serve. Default 120000. */
+  readyTimeoutMs?: number;
+  /** Brings the stack up. Default `scripts/compose-local.sh up`. */
+  upCommand?: readonly string[];
+  /** DEADLINE_MS and STORE_COMMIT_TIMEOUT_MS of every replica (the run's settings). Default: the compose file's. */
+  baseEnv?: Record<string, string>;
+  /** Runs one command line (with extra environment); default `execFile`. Tests pass a recorder. */
+  exec?: (argv: readonly string[], env?: Record<string, string>) => Promise<string>;
 }
 
 export const COMPOSE_SERVICES = Object.freeze({
   replicas: ['authorizer-1', 'authorizer-2'] as const,
   zookeeper: ['zoo1', 'zoo2', 'zoo3'] as const,
   redis: 'redis',
-  store: 'mongodb',
+  store: 'postgres',
   loadBalancer: 'nginx',
 });
 
+/** The settings a replica can be restarted with (see docker-compose.local.yml). */
+const RESTART_SETTINGS = ['DEADLINE_MS', 'STORE_COMMIT_TIMEOUT_MS'] as const;
+
 export type ComposeAction =
-  | { verb: 'up' }
+  | { verb: 'up'; services?: readonly string[] }
   | { verb: 'down' }
+  | { verb: 'logs'; services: readonly string[] }
   | { verb: 'kill'; service: string; signal?: string }
   | { verb: 'stop' | 'start' | 'pause' | 'unpause' | 'restart'; services: readonly string[] }
   | { verb: 'exec'; service: string; command: readonly string[] };
 
+type ArgvOptions = Pick<ComposeDriverOptions, 'flavour' | 'files' | 'project'>;
+
 /** The argv of one compose command (pure; unit-tested). */
-export function composeArgv(action: ComposeAction, options: Pick<ComposeDriverOptions, 'flavour' | 'file' | 'project'> = {}): string[] {
+export function composeArgv(action: ComposeAction, options: ArgvOptions = {}): string[] {
   const base = (options.flavour ?? 'docker-compose') === 'docker compose' ? ['docker', 'compose'] : ['docker-compose'];
-  const global = [...base, '-f', options.file ?? 'docker-compose.yml', ...(options.project ? ['-p', options.project] : [])];
+  const files = (options.files ?? ['docker-compose.yml', 'docker-compose.local.yml']).flatMap((f) => ['-f', f]);
+  const global = [...base, ...files, '-p', options.project ?? 'catraca-local'];
   switch (action.verb) {
     case 'up':
-      return [...global, 'up', '-d', '--build'];
+      return action.services === undefined
+        ? [...global, 'up', '-d', '--no-build']
+        : [...global, 'up', '-d', '--no-build', '--no-deps', ...action.services];
     case 'down':
-      return [...global, 'down'];
+      return [...global, 'down', '-v', '--remove-orphans'];
+    case 'logs':
+      return [...global, 'logs', '--no-color', ...action.services];
     case 'kill':
       return [...global, 'kill', '-s', action.signal ?? 'SIGKILL', action.service];
     case 'exec':
@@ -77,26 +103,44 @@ export class ComposeDriver implements ClusterDriver {
   readonly replicaCount = COMPOSE_SERVICES.replicas.length;
   readonly url: string;
   readonly sessionTimeoutMs: number;
-  readonly #exec: (argv: readonly string[]) => Promise<string>;
+  readonly #exec: (argv: readonly string[], env?: Record<string, string>) => Promise<string>;
+  readonly #replicaUrls: readonly string[];
+  readonly #latencyUrls: readonly string[];
+  /** The replicas' settings at start, which scenario cleanups restore. */
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** Settings each replica runs with (the base, or what it was last restarted with). */
+  readonly #env: Array<Record<string, string>>;
 
   constructor(private readonly options: ComposeDriverOptions = {}) {
     this.url = options.url ?? 'http://localhost:8080';
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? 6_000;
+    this.#replicaUrls = options.replicaUrls ?? ['http://127.0.0.1:18081', 'http://127.0.0.1:18082'];
+    this.#latencyUrls = options.latencyUrls ?? ['http://127.0.0.1:18091', 'http://127.0.0.1:18092'];
+    this.baseEnv = Object.freeze({ ...options.baseEnv });
+    for (const key of Object.keys(this.baseEnv)) {
+      if (!(RESTART_SETTINGS as readonly string[]).includes(key)) throw new RangeError(`compose: cannot set ${key}`);
+    }
+    this.#env = COMPOSE_SERVICES.replicas.map(() => ({ ...this.baseEnv }));
     this.#exec =
       options.exec ??
-      (async (argv) => {
+      (async (argv, env) => {
         const [command, ...args] = argv;
-        const { stdout } = await run(command!, args, { timeout: 300_000 });
+        const { stdout } = await run(command!, args, {
+          timeout: 900_000,
+          maxBuffer: 64 * 1024 * 1024,
+          env: { ...process.env, ...env },
+        });
         return stdout;
       });
   }
 
   describe(): string {
-    return `docker compose (${this.options.file ?? 'docker-compose.yml'}): 2 replicas, ZooKeeper ×3, Redis, MongoDB, nginx at ${this.url}`;
+    const files = (this.options.files ?? ['docker-compose.yml', 'docker-compose.local.yml']).join(' + ');
+    return `docker compose (${files}): 2 replicas, ZooKeeper ×3, Redis, PostgreSQL, nginx at ${this.url}`;
   }
 
-  #compose(action: ComposeAction): Promise<string> {
-    return this.#exec(composeArgv(action, this.options));
+  #compose(action: ComposeAction, env?: Record<string, string>): Promise<string> {
+    return this.#exec(composeArgv(action, this.options), env);
   }
 
   #replica(index: number): string {
@@ -105,19 +149,32 @@ export class ComposeDriver implements ClusterDriver {
     return service;
   }
 
-  async start(): Promise<void> {
-    await this.#compose({ verb: 'up' });
-    const deadline = Date.now() + 180_000;
-    while (Date.now() < deadline) {
-      const ok = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
-      if (ok) return;
-      await sleep(1_000);
+  /** The CATRACA_AUTHORIZER_<n>_… variables docker-compose.local.yml reads, for every replica's last settings. */
+  #settings(): Record<string, string> {
+    const out: Record<string, string> = {};
+    this.#env.forEach((env, i) => {
+      for (const [key, value] of Object.entries(env)) out[`CATRACA_AUTHORIZER_${i + 1}_${key}`] = value;
+    });
+    return out;
+  }
+
+  async #waitReady(url: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false))) {
+      if (Date.now() > deadline) throw new Error(`compose: ${url}/readyz not ready within ${timeoutMs} ms`);
+      await sleep(250);
     }
-    throw new Error(`compose: ${this.url}/readyz not ready within 180 s`);
+  }
+
+  async start(): Promise<void> {
+    await this.#exec(this.options.upCommand ?? ['scripts/compose-local.sh', 'up'], this.#settings());
+    await this.#waitReady(this.url, 180_000);
+    for (const url of this.#replicaUrls) await this.#waitReady(url, 180_000);
   }
 
   replicaUrl(index: number): string {
-    throw new UnsupportedFaultError(`direct access to ${this.#replica(index)}`, 'the compose file publishes only nginx');
+    this.#replica(index);
+    return this.#replicaUrls[index]!;
   }
 
   async killReplica(index: number): Promise<void> {
@@ -133,14 +190,27 @@ export class ComposeDriver implements ClusterDriver {
   }
 
   async restartReplica(index: number, env?: Record<string, string>): Promise<void> {
-    if (env) throw new UnsupportedFaultError(`restart ${this.#replica(index)} with another environment`, 'compose services keep the environment of docker-compose.yml');
-    await this.#compose({ verb: 'start', services: [this.#replica(index)] });
+    const service = this.#replica(index);
+    if (env === undefined) {
+      await this.#compose({ verb: 'start', services: [service] });
+    } else {
+      const unsupported = Object.keys(env).filter((key) => !(RESTART_SETTINGS as readonly string[]).includes(key));
+      if (unsupported.length > 0) {
+        throw new UnsupportedFaultError(
+          `restart ${service} with ${unsupported.join(', ')}`,
+          `docker-compose.local.yml lets only ${RESTART_SETTINGS.join(', ')} change`,
+        );
+      }
+      this.#env[index] = { ...env };
+      await this.#compose({ verb: 'up', services: [service] }, this.#settings());
+    }
+    await this.#waitReady(this.replicaUrl(index), this.options.readyTimeoutMs ?? 120_000);
   }
 
-  /** Asks each member for its mode (`zkServer.sh status` inside the container). */
+  /** Asks each member for its mode (`srvr` through nc inside the container). */
   async #leader(): Promise<string> {
     for (const member of COMPOSE_SERVICES.zookeeper) {
-      const status = await this.#compose({ verb: 'exec', service: member, command: ['zkServer.sh', 'status'] }).catch(() => '');
+      const status = await this.#compose({ verb: 'exec', service: member, command: SRVR }).catch(() => '');
       if (/Mode: leader/.test(status)) return member;
     }
     throw new Error('compose: no ZooKeeper member reports Mode: leader');
@@ -154,6 +224,13 @@ export class ComposeDriver implements ClusterDriver {
 
   async restartZooKeeper(members: readonly string[]): Promise<void> {
     await this.#compose({ verb: 'start', services: members });
+    const deadline = Date.now() + (this.options.readyTimeoutMs ?? 120_000);
+    for (const member of members) {
+      while (!/Mode: (leader|follower)/.test(await this.#compose({ verb: 'exec', service: member, command: SRVR }).catch(() => ''))) {
+        if (Date.now() > deadline) throw new Error(`compose: ${member} not serving within 120 s`);
+        await sleep(500);
+      }
+    }
   }
 
   async stopZooKeeperMembers(count: number): Promise<string[]> {
@@ -176,37 +253,51 @@ export class ComposeDriver implements ClusterDriver {
     await this.#compose({ verb: 'start', services: [COMPOSE_SERVICES.store] });
   }
 
-  addStoreLatency(): Promise<void> {
-    return Promise.reject(
-      new UnsupportedFaultError('store latency', 'needs tc netem inside the container (NET_ADMIN, iproute2); not available'),
-    );
+  async #setLatency(index: number, ms: number): Promise<void> {
+    this.#replica(index);
+    const reply = await fetch(`${this.#latencyUrls[index]}/delay?ms=${ms}`, {
+      method: 'PUT',
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (!reply.ok) throw new Error(`compose: store proxy ${index + 1} refused delay ${ms}: ${reply.status}`);
   }
 
-  async removeStoreLatency(): Promise<void> {}
+  addStoreLatency(index: number, ms: number): Promise<void> {
+    return this.#setLatency(index, ms);
+  }
+
+  removeStoreLatency(index: number): Promise<void> {
+    return this.#setLatency(index, 0);
+  }
 
   openStore(): Promise<Store> {
-    const uri = this.options.mongodbUri ?? process.env['CHAOS_MONGODB_URI'];
-    if (!uri) {
-      return Promise.reject(
-        new Error('compose: set CHAOS_MONGODB_URI to reach MongoDB from the host (publish 27017 with an override file)'),
-      );
-    }
-    return openMongoStore({ uri });
+    const url = this.options.storeUrl ?? process.env['CHAOS_STORE_URL'] ?? 'postgres://postgres@127.0.0.1:15432/catraca';
+    return openPostgresStore({ connectionString: url, maxConnections: 4 });
   }
 
   logHint(): string {
-    return `docker-compose -f ${this.options.file ?? 'docker-compose.yml'} logs authorizer-1 authorizer-2`;
+    return `${composeArgv({ verb: 'logs', services: COMPOSE_SERVICES.replicas }, this.options).join(' ')}`;
   }
 
-  async scrapeMetric(): Promise<number | undefined> {
-    return undefined;
+  async scrapeMetric(index: number, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+    return scrapeMetric(this.replicaUrl(index), name, labels).catch(() => undefined);
   }
 
-  async saveLogs(): Promise<string[]> {
-    return [];
+  async saveLogs(dir: string): Promise<string[]> {
+    await mkdir(dir, { recursive: true });
+    const written: string[] = [];
+    for (const service of COMPOSE_SERVICES.replicas) {
+      const file = join(dir, `${service}.log`);
+      await writeFile(file, await this.#compose({ verb: 'logs', services: [service] }).catch((e: Error) => e.message));
+      written.push(file);
+    }
+    return written;
   }
 
   async stop(): Promise<void> {
     await this.#compose({ verb: 'down' });
   }
 }
+
+/** `srvr` through netcat inside a ZooKeeper container (the local image has netcat-openbsd). */
+const SRVR = ['sh', '-c', 'echo srvr | nc -w 2 127.0.0.1 2181'] as const;

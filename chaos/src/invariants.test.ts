@@ -87,7 +87,51 @@ describe('invariant checker', () => {
     input.attempts.push({ opId: 'd3', kind: 'debit', sentAt: 0, latencyMs: 1, outcome: 'invalid', detail: 'http 500 oops' });
     const text = (await checkInvariants(input)).violations.join('\n');
     expect(text).toContain('opening balance as created: acc CASH');
-    expect(text).toContain('start + credits − approved debits = balance: acc CASH: start 900');
+    expect(text).toContain('start + credits − approved debits + reversals = balance: acc CASH: start 900');
     expect(text).toContain('every response is 00, 51 or 07: d3: http 500 oops');
+  });
+
+  describe('reversals', () => {
+    function reversalRecord(id: string, original: string, amount: number, version: number, reason: 'reversed' | 'original_unknown'): TransactionRecord {
+      return {
+        id, accountId: 'acc', kind: 'reversal', amount, mcc: null, merchant: null, category: reason === 'reversed' ? 'CASH' : null,
+        appliedCategory: reason === 'reversed' ? 'CASH' : null, code: '00', reason, payloadHash: `h-${id}`, version,
+        createdAt: now(), originalId: original,
+      };
+    }
+    const sent = (id: string, original: string, seen: string[]) => ({
+      id, original, account: 'acc', amount: undefined, early: false, seen: new Set(seen), final: seen[0] ?? 'unknown', startedAt: 0, endedAt: 1,
+    });
+    /** Commits `records` (reversals giving back to CASH) after d1 and d2. */
+    async function commitReversals(records: TransactionRecord[]): Promise<void> {
+      let cash = 400;
+      const ledger = records.flatMap((r) => {
+        if (r.amount === 0) return [];
+        cash += r.amount;
+        return [{ accountId: 'acc', transactionId: r.id, kind: 'reversal' as const, category: 'CASH' as const, delta: r.amount, balanceAfter: cash, version: r.version, createdAt: now() }];
+      });
+      const outcome = await store.commit({ accountId: 'acc', expectedVersion: 2, balances: { FOOD: 0, MEAL: 0, CASH: cash }, ledger, records });
+      expect(outcome.status).toBe('committed');
+    }
+
+    it('passes a consistent history: partial reversals up to the purchase, an id spent ahead of its purchase', async () => {
+      await commitReversals([reversalRecord('r1', 'd1', 200, 3, 'reversed'), reversalRecord('r2', 'd1', 400, 4, 'reversed'), reversalRecord('r3', 'd9', 0, 5, 'original_unknown')]);
+      input.reversals = new Map([['r1', sent('r1', 'd1', ['reversed'])], ['r2', sent('r2', 'd1', [])], ['r3', sent('r3', 'd9', ['original_unknown'])]]);
+      input.debits.set('d9', { ...debitOp('d9', 50, []), refusedAsReversed: true, final: '07' });
+      const verdict = await checkInvariants(input);
+      expect(verdict.violations).toEqual([]);
+      expect(verdict.checked.reversals).toBe(3);
+    });
+
+    it('reports a reversal over its purchase, a purchase beside the reversal that spent its id, approved-and-reversed', async () => {
+      await commitReversals([reversalRecord('r1', 'd1', 700, 3, 'reversed'), reversalRecord('r2', 'd2', 0, 4, 'original_unknown')]);
+      input.reversals = new Map([['r1', sent('r1', 'd1', ['reversed'])], ['r2', sent('r2', 'd2', ['original_unknown'])], ['r9', sent('r9', 'd1', ['reversed'])]]);
+      input.debits.set('d1', { ...debitOp('d1', 600, ['00']), refusedAsReversed: true });
+      const text = (await checkInvariants(input)).violations.join('\n');
+      expect(text).toContain('a reversal never restores more than its purchase took: acc r1 of d1: 700 given back, purchase took 600');
+      expect(text).toContain('a purchase and a reversal that spent its id never both stand: acc r2 of d2');
+      expect(text).toContain('no purchase both approved and refused as reversed: d1');
+      expect(text).toContain('every acknowledged reversal is stored: r9');
+    });
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Steady load for the chaos scenarios: a closed loop of N clients, each sending one operation at a time with a
  * unique id over a fixed set of accounts — mostly purchases (`POST /transactions`), a few top-ups
- * (`POST /accounts/:id/credits`). An operation whose outcome is unknown or passing (transport error, client timeout,
+ * (`POST /accounts/:id/credits`), and reversals (`POST /reversals`) of a share of the purchases, in full or in part:
+ * half of them sent right after the purchase, before its answer (the point of sale that timed out), half after it.
+ * An operation whose outcome is unknown or passing (transport error, client timeout,
  * HTTP 5xx, `07 deadline_exceeded|unavailable`, credit 503) is retried with the same id, as an acquirer would.
  * Every attempt and every operation is recorded for the phase statistics and the invariant checker.
  */
@@ -15,7 +17,7 @@ export type AttemptOutcome = '00' | '51' | '07' | 'credited' | 'transport' | 'in
 
 export interface Attempt {
   opId: string;
-  kind: 'debit' | 'credit';
+  kind: 'debit' | 'credit' | 'reversal';
   /** performance.now() at send. */
   sentAt: number;
   latencyMs: number;
@@ -31,6 +33,8 @@ export interface DebitOp {
   mcc: string;
   /** Every decision code the client was answered for this id (should be one at most). */
   seen: Set<'00' | '51'>;
+  /** The client was answered `07 reversed` (a reversal spent the id before the purchase got through). */
+  refusedAsReversed?: boolean;
   /** Final state from the client's point of view. */
   final: '00' | '51' | '07' | 'unknown';
   startedAt: number;
@@ -48,6 +52,23 @@ export interface CreditOp {
   endedAt: number;
 }
 
+export interface ReversalOp {
+  id: string;
+  /** The purchase it reverses. */
+  original: string;
+  account: string;
+  /** Centavos; undefined: the whole remaining amount. */
+  amount: number | undefined;
+  /** Sent right after the purchase, before its answer. */
+  early: boolean;
+  /** Every `00` reason the client was answered for this id (should be one at most). */
+  seen: Set<string>;
+  /** Final state from the client's point of view: the code and reason, or unknown. */
+  final: string;
+  startedAt: number;
+  endedAt: number;
+}
+
 export interface LoadOptions {
   url: string;
   accounts: readonly string[];
@@ -56,6 +77,8 @@ export interface LoadOptions {
   idPrefix: string;
   /** Share of operations that are credits. */
   creditShare: number;
+  /** Share of purchases that are reversed (half before the purchase's answer). Default 0. */
+  reversalShare?: number;
   /** Client-side bound on one attempt (a paused replica never answers). */
   attemptTimeoutMs: number;
   retryDelayMs: number;
@@ -76,6 +99,14 @@ function prng(seed: number): () => number {
   };
 }
 
+/** `07` reasons that say nothing final yet (SPEC §2.3-2.4): passing conditions, and outcomes not known yet. */
+const RETRIED_REASONS = new Set(['deadline_exceeded', 'unavailable', 'in_progress', 'outcome_unknown']);
+
+/** An outcome that says nothing was decided yet: retried with the same id, as an acquirer would. */
+function passing(outcome: AttemptOutcome, detail: string): boolean {
+  return outcome === 'transport' || (outcome === '07' && RETRIED_REASONS.has(detail));
+}
+
 const CATEGORY_LIST: readonly Category[] = ['FOOD', 'MEAL', 'CASH'];
 const money = (centavos: number): string => `${Math.floor(centavos / 100)}.${String(centavos % 100).padStart(2, '0')}`;
 
@@ -83,6 +114,7 @@ export class LoadGenerator {
   readonly attempts: Attempt[] = [];
   readonly debits = new Map<string, DebitOp>();
   readonly credits = new Map<string, CreditOp>();
+  readonly reversals = new Map<string, ReversalOp>();
   #running = false;
   #clients: Promise<void>[] = [];
   #seq = 0;
@@ -121,6 +153,13 @@ export class LoadGenerator {
     const op: DebitOp = { id, account, amount, mcc: MCC_OF[category], seen: new Set(), final: 'unknown', startedAt: performance.now(), endedAt: 0 };
     this.debits.set(id, op);
     const body = { id, account, totalAmount: money(amount), mcc: op.mcc, merchant: 'LOJA CHAOS' };
+    // Decided up front, so that the operation mix does not depend on the answers.
+    const reversed = this.#random() < (this.options.reversalShare ?? 0);
+    const early = this.#random() < 0.5;
+    const partial = this.#random() < 0.5 ? 1 + Math.floor(this.#random() * amount) : undefined;
+    const reversal = (): Promise<void> => this.#reversal(`${id}-rev`, id, account, partial, early);
+    // The early reversal leaves once the purchase is on its way, without waiting for its answer.
+    const racing = reversed && early ? sleep(Math.floor(this.#random() * 5)).then(reversal) : undefined;
     for (;;) {
       const { outcome, detail } = await this.#attempt(id, 'debit', '/transactions', body, (status, text, headers) => {
         if (status !== 200) return { outcome: 'transport', detail: `http ${status}` };
@@ -133,9 +172,33 @@ export class LoadGenerator {
         op.final = outcome;
         break;
       }
-      const passing = outcome === 'transport' || (outcome === '07' && (detail === 'deadline_exceeded' || detail === 'unavailable'));
-      if (!passing) {
+      if (outcome === '07' && detail === 'reversed') op.refusedAsReversed = true;
+      if (!passing(outcome, detail)) {
         op.final = outcome === '07' ? '07' : 'unknown';
+        break;
+      }
+      if (performance.now() - op.startedAt > this.options.opBudgetMs) break;
+      await sleep(this.options.retryDelayMs);
+    }
+    op.endedAt = performance.now();
+    if (racing) await racing;
+    else if (reversed) await reversal();
+  }
+
+  async #reversal(id: string, original: string, account: string, amount: number | undefined, early: boolean): Promise<void> {
+    const op: ReversalOp = { id, original, account, amount, early, seen: new Set(), final: 'unknown', startedAt: performance.now(), endedAt: 0 };
+    this.reversals.set(id, op);
+    const body = { id, original, account, ...(amount === undefined ? {} : { amount: money(amount) }) };
+    for (;;) {
+      const { outcome, detail } = await this.#attempt(id, 'reversal', '/reversals', body, (status, text, headers) => {
+        if (status !== 200) return { outcome: 'transport', detail: `http ${status}` };
+        const code = /^\{"code":"(00|07)"\}$/.exec(text)?.[1];
+        if (code === undefined) return { outcome: 'invalid', detail: `http 200 ${text.slice(0, 80)}` };
+        return { outcome: code as '00' | '07', detail: headers.get('catraca-reason') ?? '' };
+      });
+      if (outcome === '00') op.seen.add(detail);
+      if (!passing(outcome, detail)) {
+        op.final = outcome === '00' || outcome === '07' ? `${outcome} ${detail}` : 'unknown';
         break;
       }
       if (performance.now() - op.startedAt > this.options.opBudgetMs) break;
@@ -164,7 +227,7 @@ export class LoadGenerator {
 
   async #attempt(
     opId: string,
-    kind: 'debit' | 'credit',
+    kind: Attempt['kind'],
     path: string,
     body: unknown,
     judge: (status: number, text: string, headers: Headers) => { outcome: AttemptOutcome; detail: string },
@@ -181,7 +244,7 @@ export class LoadGenerator {
       const text = await response.text();
       result = judge(response.status, text, response.headers);
       // An HTTP error page that is not nginx's is the service breaking its contract, not a transport failure.
-      if (result.outcome === 'transport' && !/nginx/i.test(text) && kind === 'debit') {
+      if (result.outcome === 'transport' && !/nginx/i.test(text) && kind !== 'credit') {
         result = { outcome: 'invalid', detail: `http ${response.status} ${text.slice(0, 80)}` };
       }
     } catch (error) {

@@ -1,5 +1,6 @@
 /**
- * `pnpm chaos [--full] [--scenario=N[,M]] [--driver=local|compose]`: the chaos suite. Starts a cluster, creates the
+ * `pnpm chaos [--full] [--scenario=N[,M]] [--driver=local|compose]`: the chaos suite (`compose`: the local docker
+ * compose stack of scripts/compose-local.sh, brought up and torn down by the run). Starts a cluster, creates the
  * accounts, runs steady load, and for each scenario injects one fault and lifts it; after each, the invariant checker
  * reads the store. Prints per phase requests, availability, p99 and the verdict; writes the markdown table to
  * chaos/results/. Exit code 1 when an invariant failed (availability dips are reported, not failures), 2 on an error.
@@ -26,13 +27,14 @@ const { values } = parseArgs({
     driver: { type: 'string', default: 'local' },
     clients: { type: 'string', default: '16' },
     accounts: { type: 'string', default: '50' },
-    'deadline-ms': { type: 'string', default: '250' },
+    // Default 250 for the local driver; 80 for compose, whose nginx timeouts are tied to DEADLINE_MS 80.
+    'deadline-ms': { type: 'string' },
     seed: { type: 'string', default: '1' },
     'save-logs': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
-const usage = 'Usage: pnpm chaos [--full] [--scenario=N[,M…]] [--driver=local|compose] [--clients=16] [--accounts=50] [--deadline-ms=250] [--seed=1] [--save-logs]\n';
+const usage = 'Usage: pnpm chaos [--full] [--scenario=N[,M…]] [--driver=local|compose] [--clients=16] [--accounts=50] [--deadline-ms=250 local, 80 compose] [--seed=1] [--save-logs]\n';
 if (values.help) {
   process.stdout.write(usage);
   process.exit(0);
@@ -47,7 +49,7 @@ const int = (name: string, raw: string | undefined, min: number): number => {
 };
 const clients = int('clients', values.clients, 1);
 const accountCount = int('accounts', values.accounts, 1);
-const deadlineMs = int('deadline-ms', values['deadline-ms'], 1);
+const deadlineMs = int('deadline-ms', values['deadline-ms'] ?? (values.driver === 'compose' ? '80' : '250'), 1);
 const seed = int('seed', values.seed, 0);
 const selected = values.scenario === undefined ? SCENARIOS : SCENARIOS.filter((s) => values.scenario!.split(',').map(Number).includes(s.number));
 if (selected.length === 0) {
@@ -62,7 +64,7 @@ let driver: ClusterDriver;
 if (values.driver === 'local') {
   driver = new LocalDriver({ replicas: 2, sessionTimeoutMs: SESSION_TIMEOUT_MS, env: { DEADLINE_MS: String(deadlineMs) } });
 } else if (values.driver === 'compose') {
-  driver = new ComposeDriver();
+  driver = new ComposeDriver({ baseEnv: { DEADLINE_MS: String(deadlineMs), STORE_COMMIT_TIMEOUT_MS: '2000' } });
 } else {
   process.stderr.write(`chaos: --driver must be local or compose, got ${values.driver}\n`);
   process.exit(2);
@@ -118,6 +120,9 @@ async function waitReady(timeoutMs: number): Promise<void> {
   }
 }
 
+/** Share of purchases the load reverses (half of them sent before the purchase's answer). */
+const REVERSAL_SHARE = 0.1;
+
 async function main(): Promise<number> {
   say(`chaos (${mode}): ${selected.length} scenario(s), driver ${driver.name}, ${clients} clients over ${accountCount} accounts, DEADLINE_MS=${deadlineMs}`);
   say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}`);
@@ -141,6 +146,7 @@ async function main(): Promise<number> {
     clients,
     idPrefix: runId,
     creditShare: 0.05,
+    reversalShare: REVERSAL_SHARE,
     attemptTimeoutMs: 2_000,
     retryDelayMs: 100,
     opBudgetMs: 60_000,
@@ -150,7 +156,9 @@ async function main(): Promise<number> {
   const defaults =
     driver instanceof LocalDriver
       ? { DEADLINE_MS: driver.baseEnv['DEADLINE_MS'] ?? String(deadlineMs), STORE_COMMIT_TIMEOUT_MS: driver.baseEnv['STORE_COMMIT_TIMEOUT_MS'] ?? '2000' }
-      : undefined;
+      : driver instanceof ComposeDriver
+        ? { ...driver.baseEnv }
+        : undefined;
   // Warm-up (JIT, connection pools), not measured; its operations are checked like the others.
   const warmupMs = values.full ? 20_000 : 5_000;
   load.start();
@@ -181,7 +189,7 @@ async function main(): Promise<number> {
       const endAt = performance.now();
       await load.stop();
       await sleep(1_000); // late commits of a resumed replica land before the store is read
-      const ops = [...load.debits.values(), ...load.credits.values()];
+      const ops = [...load.debits.values(), ...load.credits.values(), ...load.reversals.values()];
       const result: ScenarioResult = {
         number: scenario.number,
         title: scenario.title,
@@ -196,7 +204,14 @@ async function main(): Promise<number> {
         durationMs: 0,
         ...(skipped ? { skipped } : {}),
       };
-      result.verdict = await checkInvariants({ store, openings, debits: load.debits, credits: load.credits, attempts: load.attempts });
+      result.verdict = await checkInvariants({
+        store,
+        openings,
+        debits: load.debits,
+        credits: load.credits,
+        reversals: load.reversals,
+        attempts: load.attempts,
+      });
       if (!result.verdict.ok && evidenceDir === undefined) {
         evidenceDir = join(tmpdir(), `${runId}-evidence`);
         const saved = await driver.saveLogs(evidenceDir);
@@ -225,14 +240,15 @@ async function main(): Promise<number> {
   say(`chaos (${mode}): ${results.length} scenario(s) in ${totalS} s; invariants ${failed.length === 0 ? 'PASS' : `FAIL in ${failed.map((r) => `${r.number} ${verdictText(r.verdict)}`).join(', ')}`}`);
   const resultsDir = fileURLToPath(new URL('../results/', import.meta.url));
   await mkdir(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${mode}${values.scenario ? `-scenario-${values.scenario.replaceAll(',', '-')}` : ''}.md`);
+  const variant = `${driver.name === 'local' ? '' : `-${driver.name}`}${values.scenario ? `-scenario-${values.scenario.replaceAll(',', '-')}` : ''}`;
+  const file = join(resultsDir, `${mode}${variant}.md`);
   await writeFile(
     file,
     [
       `# chaos (${mode}) — ${new Date().toISOString()}`,
       '',
       `Driver: ${driver.describe()}`,
-      `Load: ${clients} closed-loop clients over ${accountCount} accounts (5% credits), DEADLINE_MS=${deadlineMs}, seed ${seed}.`,
+      `Load: ${clients} closed-loop clients over ${accountCount} accounts (5% credits; ${REVERSAL_SHARE * 100}% of purchases reversed, half before their answer), DEADLINE_MS=${deadlineMs}, seed ${seed}.`,
       `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}. Suite: ${totalS} s.`,
       '',
       table,

@@ -1,5 +1,5 @@
 /** Phase statistics and the printed/markdown results of a chaos run. */
-import type { Attempt, CreditOp, DebitOp } from './load.js';
+import type { Attempt, CreditOp, DebitOp, ReversalOp } from './load.js';
 import type { Verdict } from './invariants.js';
 
 export type PhaseName = 'before' | 'during' | 'after';
@@ -8,7 +8,7 @@ export interface PhaseStats {
   phase: PhaseName;
   /** HTTP attempts sent in the phase (retries included). */
   requests: number;
-  /** Share of attempts answered with a decision (00, 51, credited): anything else (07, timeout, 5xx) is unavailable. */
+  /** Share of attempts answered with a decision (00, 51, credited, 07 reversed): anything else is unavailable. */
   availability: number;
   /** p99 latency of one attempt, ms (timeouts count at their client timeout). */
   p99Ms: number;
@@ -40,10 +40,13 @@ export function phaseStats(
   from: number,
   to: number,
   attempts: readonly Attempt[],
-  ops: Iterable<DebitOp | CreditOp>,
+  ops: Iterable<DebitOp | CreditOp | ReversalOp>,
 ): PhaseStats {
   const inPhase = attempts.filter((a) => a.sentAt >= from && a.sentAt < to);
-  const decided = inPhase.filter((a) => a.outcome === '00' || a.outcome === '51' || a.outcome === 'credited').length;
+  // A purchase refused because a reversal came first is a final answer, not unavailability.
+  const isDecision = (a: Attempt) =>
+    a.outcome === '00' || a.outcome === '51' || a.outcome === 'credited' || (a.outcome === '07' && a.detail === 'reversed');
+  const decided = inPhase.filter(isDecision).length;
   const mix = new Map<string, number>();
   for (const a of inPhase) {
     const key = a.outcome === '00' || a.outcome === '51' || a.outcome === 'credited' ? a.outcome : `${a.outcome}/${a.detail}`;
@@ -105,7 +108,7 @@ export function scenarioText(r: ScenarioResult): string {
   if (v) {
     lines.push(
       `   invariants: ${verdictText(v)} — ${v.checked.accounts} accounts, ${v.checked.records} records, ` +
-        `${v.checked.ledgerEntries} ledger entries, ${v.checked.approvals} approvals, ${v.checked.credits} credits`,
+        `${v.checked.ledgerEntries} ledger entries, ${v.checked.approvals} approvals, ${v.checked.credits} credits, ${v.checked.reversals} reversals`,
     );
     for (const violation of v.violations.slice(0, 20)) lines.push(`     ✗ ${violation}`);
     if (v.violations.length > 20) lines.push(`     … and ${v.violations.length - 20} more`);

@@ -17,5 +17,10 @@ export async function openClusterStore(config: Config, logger: Logger): Promise<
     });
   }
   const { openMongoStore } = await import('./store/mongodb/mongo-store.js');
-  return openMongoStore({ uri: config.MONGODB_URI!, databaseName: config.MONGODB_DB, logger });
+  return openMongoStore({
+    uri: config.MONGODB_URI!,
+    databaseName: config.MONGODB_DB,
+    commitTimeoutMs: config.STORE_COMMIT_TIMEOUT_MS,
+    logger,
+  });
 }

@@ -4,7 +4,7 @@ export { createRuntime } from './runtime.js';
 export type { Runtime } from './runtime.js';
 export { createApp } from './http/app.js';
 export { Authorizer } from './service/authorizer.js';
-export type { CreditRequest, DebitRequest } from './service/authorizer.js';
+export type { CreditRequest, DebitRequest, ReversalRequest } from './service/authorizer.js';
 export type { Outcome, Reason } from './service/outcome.js';
 export * from './domain/index.js';
 export type { Store, CommitOutcome, CommitRequest, TransactionPage } from './store/port.js';

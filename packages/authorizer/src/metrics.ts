@@ -21,6 +21,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly reversals = new Counter({
+    name: 'catraca_reversals_total',
+    help: 'Reversal answers by code and reason (reversed, nothing_to_reverse, original_unknown, exceeds_remaining, …)',
+    labelNames: ['code', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly lockWait = new Histogram({
     name: 'catraca_lock_wait_seconds',
     help: 'Time spent waiting for a per-account lock (one acquisition may serve a batch)',
@@ -88,6 +95,13 @@ export class Metrics {
     name: 'catraca_rate_limited_total',
     help: 'Requests refused by a rate limit, by scope and bucket kind (credential or address)',
     labelNames: ['scope', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dependencyUp = new Gauge({
+    name: 'catraca_dependency_up',
+    help: 'Whether a dependency answered its last check (1) or not (0), by dependency (store, lock, cache)',
+    labelNames: ['dependency'] as const,
     registers: [this.registry],
   });
 

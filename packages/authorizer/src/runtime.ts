@@ -7,8 +7,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { DEFAULT_MERCHANT_RULES } from './domain/index.js';
 import { createApp } from './http/app.js';
-import type { ReadinessReport } from './http/routes-ops.js';
 import { Metrics } from './metrics.js';
+import { createReadiness } from './readiness.js';
 import { Authorizer } from './service/authorizer.js';
 import { RuleBook } from './service/rule-book.js';
 import { openAuditLog } from './audit/open-audit.js';
@@ -147,28 +147,8 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   });
 
   let draining = false;
-  const readiness = async (): Promise<ReadinessReport> => {
-    const checks: Record<string, string> = {};
-    let ready = !draining;
-    if (draining) checks['server'] = 'draining';
-    try {
-      await store.ping({ signal: AbortSignal.timeout(1_000) });
-      checks['store'] = 'up';
-    } catch {
-      checks['store'] = 'down';
-      ready = false;
-    }
-    if (locks) {
-      const state = locks.state;
-      checks['lock'] = state;
-      const usable = state === 'connected' || state === 'reconnected';
-      if (!usable && config.LOCK_UNAVAILABLE === 'fail-closed') ready = false;
-    } else {
-      checks['lock'] = 'none';
-    }
-    checks['cache'] = cache.healthy() ? 'up' : 'bypassed';
-    return { ready, checks };
-  };
+  const dependencies = createReadiness({ config, store, locks, cache, metrics, draining: () => draining });
+  const readiness = dependencies.check;
 
   const app = createApp({ authorizer, store, audit, rules, metrics, logger, readiness, config });
 
@@ -193,6 +173,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
         await rules.stop();
         await locks?.close();
         await cache.close();
+        dependencies.stop();
         await audit.close();
         await store.close();
       })()),

@@ -12,6 +12,7 @@ import {
   getAccount,
   listTransactions,
   pool,
+  reverse,
   scrapeMetric,
   send,
   type Answer,
@@ -45,6 +46,27 @@ describe('local cluster: two replicas behind nginx', () => {
   });
   afterAll(async () => {
     await cluster?.stop();
+  });
+
+  it('purchases and their reversals racing through both replicas: reversed, or refused as reversed, never both', async () => {
+    await createAccount(cluster.url, 'rev-a', { FOOD: '50.00', CASH: '50.00' });
+    const [first, second] = cluster.replicas;
+    const ids = Array.from({ length: 60 }, (_, i) => `rv-${i}`);
+    const outcomes = await pool(ids, 8, (id, i) =>
+      Promise.all([
+        authorize(first!.url, { ...purchase('rev-a', id), mcc: i % 2 === 0 ? '5411' : '5999' }, { attempts: 30 }),
+        reverse(second!.url, { id: `${id}-rev`, original: id, account: 'rev-a' }, { attempts: 30 }),
+      ]),
+    );
+    for (const [bought, reversed] of outcomes) {
+      const pair = `${bought.code} ${bought.reason} / ${reversed.code} ${reversed.reason}`;
+      // The purchase first: approved, then given back. The reversal first: recorded, and the purchase refused.
+      expect(['00 approved / 00 reversed', '07 reversed / 00 original_unknown']).toContain(pair);
+    }
+    const account = await getAccount(cluster.url, 'rev-a');
+    expect(account.balances).toMatchObject({ FOOD: '50.00', CASH: '50.00' });
+    const history = await listTransactions(cluster.url, 'rev-a');
+    expect(history).toHaveLength(outcomes.filter(([b]) => b.code === '00').length + ids.length);
   });
 
   it('400 concurrent authorizations on one account through both replicas: exact approvals, each id applied once', async () => {

@@ -61,17 +61,20 @@ const isSubset = (small: Record<string, string>, big: Record<string, string>) =>
 // The base, as `kubectl apply -k deploy/base` would take it (only the files its kustomization lists).
 const baseDocs = kustomizationRefs(path.join(baseDir, 'kustomization.yaml')).flatMap((ref) => readDocs(path.join(baseDir, ref)));
 const ofKind = (kind: string) => baseDocs.filter((d) => d['kind'] === kind);
-const deployment = ofKind('Deployment')[0] ?? {};
+const deployment = ofKind('Deployment').find((d) => d['metadata']['name'] === 'catraca-authorizer') ?? {};
 const podSpec: Doc = deployment['spec']?.['template']?.['spec'] ?? {};
 const podLabels: Record<string, string> = deployment['spec']?.['template']?.['metadata']?.['labels'] ?? {};
 const container: Doc = podSpec['containers']?.[0] ?? {};
-const configMap = ofKind('ConfigMap')[0] ?? {};
+const configMap = ofKind('ConfigMap').find((d) => d['metadata']['name'] === 'catraca-authorizer-config') ?? {};
+const service = ofKind('Service').find((d) => d['metadata']['name'] === 'catraca-authorizer') ?? {};
+const scaledObject = ofKind('ScaledObject')[0] ?? {};
 
 const fakeSecrets = {
   AUTHORIZE_TOKENS: 'authorize-token-for-tests-0001',
   ADMIN_TOKENS: 'admin-token-for-tests-000000001',
   POSTGRES_URL: 'postgres://catraca:secret@postgres:5432/catraca',
   MONGODB_URI: 'mongodb://mongodb:27017/?replicaSet=rs0',
+  REDIS_URL: 'redis://catraca:secret@redis-master:6379',
 };
 
 describe('deploy/: every manifest', () => {
@@ -92,8 +95,12 @@ describe('deploy/: every manifest', () => {
   });
 
   it('base has the kinds that matter, and no Secret values (the example is not listed)', () => {
-    for (const kind of ['Deployment', 'Service', 'PodDisruptionBudget', 'ConfigMap', 'ScaledObject']) {
+    for (const kind of ['PodDisruptionBudget', 'ConfigMap', 'ScaledObject']) {
       expect(ofKind(kind), kind).toHaveLength(1);
+    }
+    // The authorizer and the gateway in front of it (gateway.yaml).
+    for (const kind of ['Deployment', 'Service']) {
+      expect(ofKind(kind).map((d) => d['metadata']['name']).sort(), kind).toEqual(['catraca-authorizer', 'catraca-gateway']);
     }
     expect(ofKind('Secret')).toHaveLength(0);
     expect(kustomizationRefs(path.join(baseDir, 'kustomization.yaml'))).not.toContain('secret.example.yaml');
@@ -105,17 +112,35 @@ describe('deploy/: Deployment, Service, PDB', () => {
   it('selectors match the pod template labels', () => {
     const selector: Record<string, string> = deployment['spec']['selector']['matchLabels'];
     expect(isSubset(selector, podLabels)).toBe(true);
-    expect(isSubset(ofKind('Service')[0]!['spec']['selector'], podLabels)).toBe(true);
+    expect(isSubset(service['spec']['selector'], podLabels)).toBe(true);
     const pdb = ofKind('PodDisruptionBudget')[0]!;
     expect(isSubset(pdb['spec']['selector']['matchLabels'], podLabels)).toBe(true);
-    expect(pdb['spec']['minAvailable']).toBe(1);
-    const antiAffinity = podSpec['affinity']['podAntiAffinity']['preferredDuringSchedulingIgnoredDuringExecution'][0];
-    expect(antiAffinity['podAffinityTerm']['topologyKey']).toBe('kubernetes.io/hostname');
-    expect(isSubset(antiAffinity['podAffinityTerm']['labelSelector']['matchLabels'], podLabels)).toBe(true);
+    // Spread over zones and nodes, each constraint selecting the authorizer's pods.
+    const spread: Doc[] = podSpec['topologySpreadConstraints'];
+    expect(spread.map((c) => c['topologyKey']).sort()).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    for (const c of spread) {
+      expect(c['maxSkew']).toBe(1);
+      expect(isSubset(c['labelSelector']['matchLabels'], podLabels)).toBe(true);
+    }
   });
 
-  it('runs at least 2 replicas, with resources, non-root and a read-only root filesystem', () => {
-    expect(deployment['spec']['replicas']).toBeGreaterThanOrEqual(2);
+  it('the PDB keeps a strict majority of any replica count KEDA may run, and still lets a drain move one pod', () => {
+    const pdb = ofKind('PodDisruptionBudget')[0]!;
+    expect(pdb['spec']['maxUnavailable']).toBeUndefined();
+    const minAvailable = String(pdb['spec']['minAvailable']);
+    expect(minAvailable).toMatch(/^\d+%$/);
+    const percent = Number(minAvailable.slice(0, -1));
+    const { minReplicaCount, maxReplicaCount } = scaledObject['spec'];
+    for (let n = minReplicaCount; n <= maxReplicaCount; n++) {
+      const kept = Math.ceil((n * percent) / 100); // Kubernetes rounds a percentage minAvailable up
+      expect(kept, `${n} replicas`).toBeGreaterThan(n / 2);
+      expect(kept, `${n} replicas`).toBeLessThan(n);
+    }
+  });
+
+  it('has no replica count of its own (KEDA owns it), with resources, non-root and a read-only root filesystem', () => {
+    // A `replicas` in the manifest resets KEDA's count on every apply.
+    expect(deployment['spec']['replicas']).toBeUndefined();
     expect(deployment['spec']['strategy']['rollingUpdate']['maxUnavailable']).toBe(0);
     for (const kind of ['requests', 'limits']) {
       expect(container['resources'][kind]['cpu'], kind).toBeDefined();
@@ -131,7 +156,7 @@ describe('deploy/: Deployment, Service, PDB', () => {
 
   it('the Service targets the container port', () => {
     const port: Doc = container['ports'][0];
-    const target = ofKind('Service')[0]!['spec']['ports'][0]['targetPort'];
+    const target = service['spec']['ports'][0]['targetPort'];
     expect(target === port['containerPort'] || target === port['name']).toBe(true);
     expect(String(port['containerPort'])).toBe(configMap['data']['PORT']);
   });
@@ -167,12 +192,25 @@ describe('deploy/: Deployment, Service, PDB', () => {
     for (const key of [...Object.keys(configMap['data']), ...Object.keys(overlay['data'])]) {
       expect(configKeys.has(key), key).toBe(true);
     }
-    for (const name of ['AUTHORIZE_TOKENS', 'ADMIN_TOKENS', 'POSTGRES_URL', 'MONGODB_URI']) {
+    for (const name of ['AUTHORIZE_TOKENS', 'ADMIN_TOKENS', 'POSTGRES_URL', 'MONGODB_URI', 'REDIS_URL']) {
       const entry = env.find((e) => e['name'] === name);
       expect(entry?.['valueFrom']?.['secretKeyRef']?.['key'], name).toBe(name);
       expect(entry?.['value'], name).toBeUndefined();
     }
     expect(container['envFrom'][0]['configMapRef']['name']).toBe(configMap['metadata']['name']);
+    // Connection strings and credentials never sit in the ConfigMap.
+    for (const key of Object.keys(configMap['data'])) expect(key).not.toMatch(/_(URL|URI|TOKENS|AUTH|PASSWORD)$/);
+    // TLS material (CA, client keys) from an optional Secret, mounted read-only.
+    const tls = podSpec['volumes'].find((v: Doc) => v['secret'] !== undefined);
+    expect(tls['secret']).toMatchObject({ secretName: 'catraca-authorizer-tls', optional: true });
+    expect(container['volumeMounts'].find((m: Doc) => m['name'] === tls['name'])['readOnly']).toBe(true);
+  });
+
+  it('the image is set through kustomize `images` to a registry name, not a local tag', () => {
+    const kustomization = readDocs(path.join(baseDir, 'kustomization.yaml'))[0]!;
+    const image = (kustomization['images'] as Doc[]).find((i) => i['name'] === container['image']);
+    expect(image?.['newName']).toMatch(/^[\w.-]+\.[\w.-]+(:\d+)?\/[\w./-]+$/);
+    expect(image?.['newTag']).not.toBe('local');
   });
 
   it('the ConfigMap (base and mongodb overlay), with the Secret keys, passes the service configuration schema', () => {
@@ -187,7 +225,7 @@ describe('deploy/: Deployment, Service, PDB', () => {
 });
 
 describe('deploy/: KEDA ScaledObject', () => {
-  const scaled = ofKind('ScaledObject')[0] ?? {};
+  const scaled = scaledObject;
   const triggers: Doc[] = scaled['spec']?.['triggers'] ?? [];
 
   it('targets the Deployment, never below 2 replicas', () => {
@@ -201,7 +239,8 @@ describe('deploy/: KEDA ScaledObject', () => {
     expect(triggers).toHaveLength(2);
     for (const t of triggers) {
       expect(t['type']).toBe('prometheus');
-      expect(t['metadata']['serverAddress']).toMatch(/^https?:\/\//);
+      // The common prometheus chart's Service (prometheus-server) listens on 80, not on the pod's 9090.
+      expect(t['metadata']['serverAddress']).toBe('http://prometheus-server.monitoring.svc:80');
       expect(t['metadata']['query']).toContain('catraca_http_request_duration_seconds');
       expect(t['metadata']['query']).toContain('route="/transactions"');
       for (const field of ['threshold', 'activationThreshold']) {
@@ -337,10 +376,10 @@ describe('kustomize build', () => {
       const out = execFileSync('kubectl', ['kustomize', path.join(deployDir, dir)], { timeout: 60_000, encoding: 'utf8' });
       const docs = parseAllDocuments(out).map((d) => d.toJS() as Doc);
       expect(docs.map((d) => d['kind']).sort(), dir).toEqual(
-        ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'ScaledObject', 'Service'].sort(),
+        ['ConfigMap', 'ConfigMap', 'Deployment', 'Deployment', 'PodDisruptionBudget', 'ScaledObject', 'Service', 'Service'],
       );
       for (const d of docs) expect(d['metadata']['namespace'], `${dir} ${d['kind']}`).toBe('catraca');
-      const cm = docs.find((d) => d['kind'] === 'ConfigMap')!;
+      const cm = docs.find((d) => d['metadata']['name'] === 'catraca-authorizer-config')!;
       expect(cm['data']['STORE']).toBe(dir === 'base' ? 'postgres' : 'mongodb');
     }
   });

@@ -362,6 +362,87 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       }, 120_000);
     });
 
+    describe('reversals', () => {
+      it('commits a reversal: back to the category the purchase debited, linked to it, with a reversal ledger entry', async () => {
+        let account = await store.createAccount('acc-1', balances(0, 0, 1_000));
+        // A MEAL purchase that MEAL could not cover: debited from CASH (the fallback).
+        const purchase = debit(account, 'tx-1', 300, 'MEAL');
+        expect(purchase.records[0]?.appliedCategory).toBe('CASH');
+        expect(await store.commit(purchase)).toEqual({ status: 'committed' });
+        account = (await store.getAccount('acc-1'))!;
+        const request = reversal(account, 'rev-1', 'tx-1', 100, 'CASH');
+        expect(await store.commit(request)).toEqual({ status: 'committed' });
+        expect(await store.getAccount('acc-1')).toMatchObject({ version: 2, balances: balances(0, 0, 800) });
+        expect(await store.getTransaction('rev-1')).toEqual(request.records[0]);
+        expect((await store.listLedger('acc-1')).slice(-1)).toEqual(request.ledger);
+        expect((await store.listTransactions('acc-1', { limit: 10 })).items.map((r) => r.id)).toEqual(['rev-1', 'tx-1']);
+      });
+
+      it('commits a reversal that gives nothing back: a record and a version, no ledger entry', async () => {
+        const account = await store.createAccount('acc-1', balances(0, 0, 1_000));
+        const request = reversal(account, 'rev-1', 'tx-unknown', 0, null);
+        expect(await store.commit(request)).toEqual({ status: 'committed' });
+        expect(await store.getTransaction('rev-1')).toEqual(request.records[0]);
+        expect(await store.getAccount('acc-1')).toMatchObject({ version: 1, balances: balances(0, 0, 1_000) });
+        expect(await store.listLedger('acc-1')).toHaveLength(1);
+      });
+
+      it('an id a reversal spent on an account is taken there (duplicate_id with the reversal), free elsewhere', async () => {
+        let account = await store.createAccount('acc-1', balances(0, 0, 1_000));
+        const other = await store.createAccount('acc-2', balances(0, 0, 1_000));
+        const spent = reversal(account, 'rev-1', 'tx-1', 0, null);
+        expect(await store.commit(spent)).toEqual({ status: 'committed' });
+        account = (await store.getAccount('acc-1'))!;
+        const before = await snapshot('acc-1', ['tx-1']);
+        // Alone, in a chain, and beside an id that is taken the ordinary way (that one first).
+        expect(await store.commit(debit(account, 'tx-1', 100, 'CASH'))).toEqual({
+          status: 'duplicate_id',
+          existing: spent.records,
+        });
+        const steps = ['tx-0', 'rev-1', 'tx-1'].map((id) => ({ kind: 'debit' as const, id, amount: 10, category: 'CASH' as const }));
+        expect(await store.commit(chain(account, steps))).toEqual({ status: 'duplicate_id', existing: spent.records });
+        expect(await snapshot('acc-1', ['tx-1'])).toEqual(before);
+        expect(await store.commit(debit(other, 'tx-1', 100, 'CASH'))).toEqual({ status: 'committed' });
+      });
+
+      it('getWithReversals: the records with those ids and every reversal of them, of any account', async () => {
+        let a = await store.createAccount('acc-1', balances(0, 0, 1_000));
+        const b = await store.createAccount('acc-2', balances(0, 0, 1_000));
+        const purchases = chain(a, [
+          { kind: 'debit', id: 'tx-1', amount: 300, category: 'CASH' },
+          { kind: 'debit', id: 'tx-2', amount: 200, category: 'CASH' },
+        ]);
+        expect(await store.commit(purchases)).toEqual({ status: 'committed' });
+        a = (await store.getAccount('acc-1'))!;
+        const reversals = chain(a, [
+          { kind: 'reversal', id: 'rev-1', amount: 100, category: 'CASH', original: 'tx-1' },
+          { kind: 'reversal', id: 'rev-2', amount: 50, category: 'CASH', original: 'tx-1' },
+          { kind: 'reversal', id: 'rev-3', amount: 200, category: 'CASH', original: 'tx-2' },
+        ]);
+        expect(await store.commit(reversals)).toEqual({ status: 'committed' });
+        const elsewhere = reversal(b, 'rev-4', 'tx-1', 0, null);
+        expect(await store.commit(elsewhere)).toEqual({ status: 'committed' });
+        const found = await store.getWithReversals(['tx-1', 'nobody']);
+        const byId = (records: TransactionRecord[]) => [...records].sort((x, y) => x.id.localeCompare(y.id));
+        expect(byId(found)).toEqual(byId([purchases.records[0]!, reversals.records[0]!, reversals.records[1]!, elsewhere.records[0]!]));
+        expect(await store.getWithReversals(['nobody'])).toEqual([]);
+        expect(await store.getAccount('acc-1')).toMatchObject({ version: 5, balances: balances(0, 0, 850) });
+      });
+
+      it('refuses a reversal without an original, and a purchase with one, writing nothing', async () => {
+        const account = await store.createAccount('acc-1', balances(0, 0, 1_000));
+        const before = await snapshot('acc-1', ['rev-1', 'tx-1']);
+        const { originalId: _dropped, ...orphan } = reversal(account, 'rev-1', 'tx-0', 0, null).records[0]!;
+        const bad = reversal(account, 'rev-1', 'tx-0', 0, null);
+        await expect(store.commit({ ...bad, records: [orphan] })).rejects.toBeInstanceOf(Error);
+        const purchase = debit(account, 'tx-1', 100, 'CASH');
+        await expect(
+          store.commit({ ...purchase, records: [{ ...purchase.records[0]!, originalId: 'tx-0' }] }),
+        ).rejects.toBeInstanceOf(Error);
+        expect(await snapshot('acc-1', ['rev-1', 'tx-1'])).toEqual(before);
+      });
+    });
+
     describe('listTransactions', () => {
       it('pages newest first with a before cursor', async () => {
         let account = await store.createAccount('acc-1', balances(10_000, 0, 0));
@@ -390,12 +471,15 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
 
     describe('ledger conservation', () => {
       const operation = fc.record({
-        kind: fc.constantFrom('debit' as const, 'credit' as const),
+        kind: fc.constantFrom('debit' as const, 'credit' as const, 'reversal' as const),
         category: fc.constantFrom(...CATEGORIES),
         amount: fc.integer({ min: 1, max: 5_000 }),
+        /** Reversals: which earlier approved purchase (modulo their count), and which share of what remains. */
+        pick: fc.nat(),
+        share: fc.double({ min: 0, max: 1, noNaN: true }),
       });
 
-      it('per category, the sum of ledger deltas equals the balance after any commits', async () => {
+      it('per category, the sum of ledger deltas equals the balance after any commits (reversals included)', async () => {
         let run = 0;
         await fc.assert(
           fc.asyncProperty(
@@ -405,12 +489,27 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
               run += 1;
               const id = `prop-${run}-${randomUUID()}`;
               let account = await store.createAccount(id, balances(food, meal, cash));
+              const approved: Array<{ id: string; category: Category; remaining: number }> = [];
               for (const [i, op] of operations.entries()) {
                 const txId = `${id}-tx-${i}`;
-                const request =
-                  op.kind === 'debit'
-                    ? debit(account, txId, op.amount, op.category)
-                    : credit(account, txId, op.amount, op.category);
+                const target = approved[op.pick % Math.max(1, approved.length)];
+                let request: CommitRequest;
+                if (op.kind === 'reversal' && target !== undefined) {
+                  const amount = Math.floor(target.remaining * op.share);
+                  request = reversal(account, txId, target.id, amount, target.category);
+                  target.remaining -= amount;
+                } else if (op.kind === 'reversal') {
+                  request = reversal(account, txId, `${id}-never`, 0, null);
+                } else {
+                  request =
+                    op.kind === 'debit'
+                      ? debit(account, txId, op.amount, op.category)
+                      : credit(account, txId, op.amount, op.category);
+                  const record = request.records[0]!;
+                  if (record.kind === 'debit' && record.appliedCategory !== null) {
+                    approved.push({ id: txId, category: record.appliedCategory, remaining: record.amount });
+                  }
+                }
                 expect(await store.commit(request)).toEqual({ status: 'committed' });
                 account = (await store.getAccount(id))!;
                 expect(account.version).toBe(i + 1);
@@ -567,12 +666,10 @@ function sumLedger(ledger: readonly LedgerEntry[]): Balances {
 }
 
 /** One step of a {@link chain}. */
-export interface ChainStep {
-  kind: 'debit' | 'credit';
-  id: string;
-  amount: number;
-  category: Category;
-}
+export type ChainStep =
+  | { kind: 'debit' | 'credit'; id: string; amount: number; category: Category }
+  /** Gives `amount` back to `category` (0 and null: a reversal that gives nothing back). */
+  | { kind: 'reversal'; id: string; amount: number; category: Category | null; original: string };
 
 /** A chain decided step by step from `account`, each step on the balances the previous one left. */
 export function chain(account: Account, steps: readonly ChainStep[]): CommitRequest {
@@ -580,7 +677,10 @@ export function chain(account: Account, steps: readonly ChainStep[]): CommitRequ
   const records: TransactionRecord[] = [];
   const ledger: LedgerEntry[] = [];
   for (const step of steps) {
-    const one = (step.kind === 'debit' ? debit : credit)(at, step.id, step.amount, step.category);
+    const one =
+      step.kind === 'reversal'
+        ? reversal(at, step.id, step.original, step.amount, step.category)
+        : (step.kind === 'debit' ? debit : credit)(at, step.id, step.amount, step.category);
     records.push(...one.records);
     ledger.push(...one.ledger);
     at = { ...at, balances: one.balances, version: at.version + 1 };
@@ -646,6 +746,61 @@ function buildDebit(
         payloadHash: `hash-${id}-${amount}`,
         version,
         createdAt,
+      },
+    ],
+  };
+}
+
+/**
+ * A reversal of `original` giving `amount` back to `category`; with amount 0 and category null, one that gives
+ * nothing back (its purchase is not there: the id is spent).
+ */
+export function reversal(
+  account: Account,
+  id: string,
+  original: string,
+  amount: number,
+  category: Category | null,
+): CommitRequest {
+  const version = account.version + 1;
+  const createdAt = now();
+  const next = category === null ? { ...account.balances } : { ...account.balances, [category]: account.balances[category] + amount };
+  const ledger: LedgerEntry[] =
+    category === null || amount === 0
+      ? []
+      : [
+          {
+            accountId: account.id,
+            transactionId: id,
+            kind: 'reversal',
+            category,
+            delta: amount,
+            balanceAfter: next[category],
+            version,
+            createdAt,
+          },
+        ];
+  return {
+    accountId: account.id,
+    expectedVersion: account.version,
+    balances: next,
+    ledger,
+    records: [
+      {
+        id,
+        accountId: account.id,
+        kind: 'reversal',
+        amount,
+        mcc: null,
+        merchant: null,
+        category,
+        appliedCategory: amount === 0 ? null : category,
+        code: '00',
+        reason: category === null ? 'original_unknown' : amount === 0 ? 'nothing_to_reverse' : 'reversed',
+        payloadHash: `hash-${id}-${amount}`,
+        version,
+        createdAt,
+        originalId: original,
       },
     ],
   };

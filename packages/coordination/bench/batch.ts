@@ -7,7 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { fourLetterWord, startZooKeeper } from '../../../test-support/zookeeper.js';
-import { ZooKeeperLockManager, type Lock } from '../src/index.js';
+import type { Lock } from '../src/index.js';
+import { ZooKeeperLockManager } from '../src/zookeeper/index.js';
 
 const keys = Number(process.argv[2] ?? 100);
 const rounds = Number(process.argv[3] ?? 30);

@@ -1,6 +1,6 @@
 /**
- * `@catraca/coordination`: what every backend shares — the `LockManager` API, its errors, and the in-process
- * implementation. Each backend has its own entry, so a process loads only the client it uses:
+ * `@catraca/coordination`: what every backend shares — the `LockManager` and `Coordinator` API, its errors, and the
+ * in-process implementation. Each backend has its own entry, so a process loads only the client it uses:
  * `@catraca/coordination/zookeeper` (node-zookeeper-client), `@catraca/coordination/redis` (ioredis),
  * `@catraca/coordination/local` (nothing).
  */

@@ -2,16 +2,24 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { ReentrantLockError } from './errors.js';
 import type { AcquireOptions, Lock, LockManager } from './types.js';
 
-/** The locks held by the current async context through `withLock`: manager → key → lock. */
-const held = new AsyncLocalStorage<ReadonlyMap<object, ReadonlyMap<string, Lock>>>();
+/** A `withLock` call: its lock, and whether its `fn` is still running. */
+interface Section {
+  readonly lock: Lock;
+  running: boolean;
+}
+
+/** The critical sections the current async context runs in: manager → key → section. */
+const held = new AsyncLocalStorage<ReadonlyMap<object, ReadonlyMap<string, Section>>>();
 
 /**
  * True when the current async context runs inside `withLock(key)` of `manager`: acquiring `key` again there would
  * wait for itself forever. Every implementation checks it first and rejects with {@link ReentrantLockError}.
  */
 export function heldByCaller(manager: object, key: string): boolean {
-  // A lock already released does not count: work `fn` left running in the background may acquire the key later.
-  return held.getStore()?.get(manager)?.get(key)?.held ?? false;
+  // A section whose fn has returned does not count (its lock may still be being released): work `fn` left running
+  // in the background may acquire the key later, and would only wait for that release. Nor does a lost lock.
+  const section = held.getStore()?.get(manager)?.get(key);
+  return section !== undefined && section.running && section.lock.held;
 }
 
 /** Throws {@link ReentrantLockError} when {@link heldByCaller}. */
@@ -33,15 +41,18 @@ export async function runWithLock<T>(
 ): Promise<T> {
   const lock = await manager.acquire(key, options);
   const outer = held.getStore();
+  const section: Section = { lock, running: true };
   const inner = new Map(outer);
-  inner.set(manager, new Map([...(outer?.get(manager) ?? []), [key, lock]]));
+  inner.set(manager, new Map([...(outer?.get(manager) ?? []), [key, section]]));
   let result: T;
   try {
     result = await held.run(inner, () => fn(lock));
   } catch (error) {
+    section.running = false;
     await lock.release().catch(() => {});
     throw error;
   }
+  section.running = false;
   await lock.release();
   return result;
 }

@@ -289,6 +289,27 @@ describe('notify / watch', () => {
   });
 });
 
+describe('notify / watch under a burst', () => {
+  test('the last of many quick notifications is never lost (a change between an event and the next watch is read)', async () => {
+    const [a, b] = await Promise.all([manager({ namespace: 'burst' }), manager({ namespace: 'burst' })]);
+    for (let round = 0; round < 5; round++) {
+      const topic = `t-${round}`;
+      // As in real use: the writer changes some state, then notifies; the watcher re-reads the state when called.
+      let written = 0;
+      let read = -1;
+      const off = b.watch(topic, () => (read = written));
+      await a.notify(topic);
+      await eventually(() => read >= 0, 10_000, 'first call');
+      for (let i = 1; i <= 30; i++) {
+        written = i;
+        await a.notify(topic);
+      }
+      await eventually(() => read === 30, 10_000, 'the watcher to see the last change');
+      off();
+    }
+  });
+});
+
 describe('lock node deleted by someone else', () => {
   test('the holder is told at once: signal fires with node-deleted, held becomes false', async () => {
     const a = await manager({ namespace: 'deleted' });

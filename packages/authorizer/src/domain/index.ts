@@ -26,5 +26,7 @@ export {
 } from './merchant.js';
 export { chooseCategory, decide } from './decision.js';
 export type { CategorySource, Decision, DecisionInput } from './decision.js';
-export { canonicalCreditPayload, canonicalDebitPayload, payloadHash } from './payload.js';
-export type { CreditPayload, DebitPayload } from './payload.js';
+export { canonicalCreditPayload, canonicalDebitPayload, canonicalReversalPayload, payloadHash } from './payload.js';
+export type { CreditPayload, DebitPayload, ReversalPayload } from './payload.js';
+export { decideReversal, remainingReversible } from './reversal.js';
+export type { ReversalDecision, ReversalInput, ReversalRefusal } from './reversal.js';

@@ -20,6 +20,15 @@ export interface CreditPayload {
   amount: number;
 }
 
+/** A reversal's parsed fields, as they identify the request for idempotency. */
+export interface ReversalPayload {
+  accountId: string;
+  /** The id of the purchase to reverse. */
+  originalId: string;
+  /** Integer centavos; undefined: the whole remaining amount. */
+  amount: number | undefined;
+}
+
 /**
  * The canonical text of a debit, from its parsed fields: every spelling of one request gives the same text
  * (`"100.1"`, `100.10` and `"100.10"` are all 10010 centavos; `742` and `"0742"` are one MCC; `account` and
@@ -41,6 +50,17 @@ export function canonicalDebitPayload(payload: DebitPayload): string {
 export function canonicalCreditPayload(payload: CreditPayload): string {
   const { accountId, category, amount } = payload;
   return JSON.stringify(['credit', accountId, category, checkedCentavos(amount)]);
+}
+
+/**
+ * The canonical text of a reversal, from its parsed fields; see {@link canonicalDebitPayload}. An absent amount ("all
+ * that remains") is another request than any explicit amount.
+ *
+ * @throws RangeError when `amount` is given and is not a non-negative safe integer.
+ */
+export function canonicalReversalPayload(payload: ReversalPayload): string {
+  const { accountId, originalId, amount } = payload;
+  return JSON.stringify(['reversal', accountId, originalId, amount === undefined ? null : checkedCentavos(amount)]);
 }
 
 /** The lower-case hex sha256 of a canonical payload: what a transaction record keeps as `payloadHash`. */

@@ -16,6 +16,7 @@ import { rateLimit } from './rate-limit.js';
 import { requireSignature } from './request-signing.js';
 import { adminRoutes } from './routes-admin.js';
 import { opsRoutes, type ReadinessCheck } from './routes-ops.js';
+import { reversalRoutes } from './routes-reversals.js';
 import { transactionRoutes } from './routes-transactions.js';
 
 export interface AppDeps {
@@ -55,7 +56,7 @@ export interface RequestState {
   scope?: 'authorize' | 'admin';
   /** Fires when the request's budget runs out or the client goes away. */
   deadline(budgetMs: number): AbortSignal;
-  /** For the metrics: the authorization answer, when the route is `POST /transactions`. */
+  /** For the metrics: the answer, when the route is `POST /transactions` or `POST /reversals`. */
   answer?: { code: string; reason: string };
 }
 
@@ -132,6 +133,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     rateLimit({ scope: 'admin', ratePerSecond: config.RATE_LIMIT_ADMIN_RPS, burstSeconds, metrics }),
   );
   transactionRoutes(router, deps, authorizeScope);
+  reversalRoutes(router, deps, authorizeScope);
   adminRoutes(router, deps, adminScope);
   auditRoutes(router, deps, adminScope);
   app.use(router.routes());

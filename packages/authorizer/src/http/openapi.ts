@@ -3,10 +3,13 @@ import {
   accountViewSchema,
   auditEntrySchema,
   auditPageSchema,
+  balanceViewSchema,
   createAccountSchema,
   creditSchema,
   errorSchema,
   merchantRuleSchema,
+  reversalAnswerSchema,
+  reversalBodySchema,
   transactionAnswerSchema,
   transactionBodySchema,
   transactionPageSchema,
@@ -26,6 +29,9 @@ export function openApiDocument(): object {
   const schemas = {
     TransactionRequest: transactionBodySchema,
     TransactionAnswer: transactionAnswerSchema,
+    ReversalRequest: reversalBodySchema,
+    ReversalAnswer: reversalAnswerSchema,
+    Balance: balanceViewSchema,
     CreateAccount: createAccountSchema,
     Credit: creditSchema,
     MerchantRule: merchantRuleSchema,
@@ -55,7 +61,9 @@ export function openApiDocument(): object {
       description:
         'approved, insufficient_funds, invalid_request, unknown_account, id_conflict, deadline_exceeded, unavailable, ' +
         'rate_limited, in_progress (a duplicate of an id still being processed: retry with the same id), ' +
-        'outcome_unknown (the commit reply was lost: retry with the same id)',
+        'outcome_unknown (the commit reply was lost: retry with the same id), ' +
+        'reversed (a purchase whose id a reversal spent); reversals: reversed, nothing_to_reverse, original_unknown, ' +
+        'exceeds_remaining, account_mismatch, not_reversible',
       schema: { type: 'string' },
     },
     'Catraca-Transaction-Id': { description: 'The transaction id (the client\'s or one the server made)', schema: { type: 'string' } },
@@ -84,6 +92,34 @@ export function openApiDocument(): object {
             '403': error('Embedded default only: a Host or Origin that is not loopback'),
             '408': { description: 'The request (headers or body) did not arrive in time; the connection is closed' },
             '413': error('Body over the size limit'),
+          },
+        },
+      },
+      '/reversals': {
+        post: {
+          summary: 'Reverse a purchase, in full or in part (ISO 8583 0400/0420)',
+          description:
+            'Gives back the amount (default: all that remains) to the balance the purchase debited. HTTP 200 whenever ' +
+            'the body could be read. A reversal whose purchase is unknown, declined or answered 07 is acknowledged ' +
+            '(00) and recorded; a purchase with that id arriving later is refused with 07 reversed. Idempotent by the ' +
+            "reversal's own id.",
+          requestBody: { required: true, content: { 'application/json': { schema: ref('ReversalRequest') } } },
+          responses: {
+            '200': { ...json(ref('ReversalAnswer'), '00 acknowledged, 07 refused (nothing changed)'), headers: reasonHeader },
+            '401': error('Missing or invalid credentials'),
+            '413': error('Body over the size limit'),
+          },
+        },
+      },
+      '/accounts/{id}/balance': {
+        get: {
+          summary: "Balance inquiry (authorize scope): the account's balances",
+          parameters: [id],
+          responses: {
+            '200': json(ref('Balance'), 'The balances'),
+            '401': error('Missing or invalid credentials'),
+            '404': error('Unknown account'),
+            '503': error('Store unavailable or deadline reached'),
           },
         },
       },

@@ -98,7 +98,7 @@ export function adminRoutes(router: Router<RequestState>, deps: AppDeps, auth: M
         return;
       }
     }
-    const status = { unknown_account: 404, id_conflict: 409 }[outcome.reason as string] ?? 503;
+    const status = { unknown_account: 404, id_conflict: 409, reversed: 409 }[outcome.reason as string] ?? 503;
     throw createError(status, outcome.reason, { expose: true });
   });
 
@@ -114,8 +114,12 @@ export function adminRoutes(router: Router<RequestState>, deps: AppDeps, auth: M
       query.data.cursor === undefined ? { limit: query.data.limit } : { limit: query.data.limit, before: query.data.cursor },
       { signal },
     );
+    // Every purchase of the page with its reversals (wherever they are in the history): its links and what remains.
+    const purchases = page.items.filter((record) => record.kind === 'debit').map((record) => record.id);
+    const related = purchases.length === 0 ? [] : await store.getWithReversals(purchases, { signal });
+    const reversalsOf = (id: string) => related.filter((r) => r.kind === 'reversal' && r.originalId === id);
     ctx.body = {
-      items: page.items.map(transactionView),
+      items: page.items.map((record) => transactionView(record, reversalsOf(record.id))),
       ...(page.nextBefore === undefined ? {} : { nextCursor: String(page.nextBefore) }),
     };
   });

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { Outcome } from '../service/outcome.js';
 import type { AppDeps, RequestState } from './app.js';
+import { writeAnswer } from './answer.js';
 import { readJson } from './body.js';
 import { parseTransactionRequest } from './transaction-request.js';
 
@@ -35,11 +36,6 @@ export function transactionRoutes(router: Router<RequestState>, deps: AppDeps, a
       );
     }
     metrics.decisions.inc({ kind: 'debit', code: outcome.code, reason: outcome.reason });
-    ctx.state.answer = { code: outcome.code, reason: outcome.reason };
-    ctx.status = 200;
-    ctx.set('Catraca-Reason', outcome.reason);
-    if (outcome.transactionId) ctx.set('Catraca-Transaction-Id', outcome.transactionId);
-    if (outcome.replayed) ctx.set('Catraca-Replayed', 'true');
-    ctx.body = { code: outcome.code };
+    writeAnswer(ctx, outcome);
   });
 }

@@ -40,6 +40,29 @@ export const transactionAnswerSchema = z
   .strict()
   .meta({ id: 'TransactionAnswer', description: '00 approved, 51 insufficient funds, 07 any other problem' });
 
+/**
+ * `POST /reversals` body (SPEC §2.7), as accepted on the wire. `amount` follows the money rules of `totalAmount`;
+ * without it the whole remaining amount is reversed.
+ */
+export const reversalBodySchema = z
+  .object({
+    id: idSchema.meta({ description: "The reversal's own idempotency key" }),
+    original: idSchema.meta({ description: 'The id of the purchase to reverse' }),
+    account: idSchema.optional(),
+    accountId: idSchema.optional().meta({ description: 'Same as `account`' }),
+    amount: amountSchema.optional().meta({ description: 'Amount to give back; default: all that remains' }),
+  })
+  .meta({ id: 'ReversalRequest' });
+
+export const reversalAnswerSchema = z
+  .object({ code: z.enum(['00', '07']) })
+  .strict()
+  .meta({ id: 'ReversalAnswer', description: '00 reversed (or nothing left to reverse, or recorded ahead of its purchase), 07 refused' });
+
+export const balanceViewSchema = z
+  .object({ id: z.string(), balances: z.object({ FOOD: z.string(), MEAL: z.string(), CASH: z.string() }) })
+  .meta({ id: 'Balance', description: 'Balances as exact decimal strings with two places' });
+
 export const balancesInputSchema = z
   .object({ FOOD: amountSchema.optional(), MEAL: amountSchema.optional(), CASH: amountSchema.optional() })
   .strict();
@@ -74,16 +97,19 @@ export const transactionViewSchema = z
   .object({
     id: z.string(),
     account: z.string(),
-    kind: z.enum(['debit', 'credit']),
-    amount: z.string(),
+    kind: z.enum(['debit', 'credit', 'reversal']),
+    amount: z.string().meta({ description: 'Reversals: the amount given back' }),
     mcc: z.string().nullable(),
     merchant: z.string().nullable(),
-    category: categorySchema,
+    category: categorySchema.nullable(),
     appliedCategory: categorySchema.nullable(),
     code: z.enum(['00', '51']),
-    reason: z.enum(['approved', 'insufficient_funds', 'credited']),
+    reason: z.enum(['approved', 'insufficient_funds', 'credited', 'reversed', 'nothing_to_reverse', 'original_unknown']),
     version: z.number().int(),
     createdAt: z.string(),
+    original: z.string().optional().meta({ description: 'Reversals: the purchase reversed' }),
+    reversals: z.array(z.string()).optional().meta({ description: "Purchases: the ids of the purchase's reversals" }),
+    remaining: z.string().optional().meta({ description: 'Purchases: the amount reversals may still give back' }),
   })
   .meta({ id: 'Transaction' });
 

@@ -1,25 +1,13 @@
 import { parseAmount, parseMcc, parseMerchant, type ParseResult } from '../domain/index.js';
 import type { DebitRequest } from '../service/authorizer.js';
+import { bodyShape, either } from './body-fields.js';
 import { transactionBodySchema } from './schemas.js';
-
-function either<T>(name: string, a: T | undefined, alias: string, b: T | undefined): ParseResult<T | undefined> {
-  if (a !== undefined && b !== undefined && a !== b) {
-    return { ok: false, error: `${name} and ${alias} differ; send one of them` };
-  }
-  return { ok: true, value: a ?? b };
-}
 
 /** Turns a parsed JSON body into a {@link DebitRequest}, or says exactly what is wrong with it. */
 export function parseTransactionRequest(body: unknown): ParseResult<DebitRequest> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return { ok: false, error: 'body must be a JSON object' };
-  }
-  const shape = transactionBodySchema.safeParse(body);
-  if (!shape.success) {
-    const issue = shape.error.issues[0]!;
-    return { ok: false, error: `${issue.path.join('.') || 'body'}: ${issue.message}` };
-  }
-  const b = shape.data;
+  const shape = bodyShape(transactionBodySchema, body);
+  if (!shape.ok) return shape;
+  const b = shape.value;
   const account = either('account', b.account, 'accountId', b.accountId);
   if (!account.ok) return account;
   if (account.value === undefined) return { ok: false, error: 'account is required' };

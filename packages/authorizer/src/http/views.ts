@@ -1,4 +1,4 @@
-import { formatCentavos } from '../domain/index.js';
+import { formatCentavos, remainingReversible } from '../domain/index.js';
 import type { Account, TransactionRecord } from '../domain/types.js';
 
 /** An account as the API shows it: balances as exact decimal strings with two places. */
@@ -14,7 +14,26 @@ export function accountView(account: Account) {
   };
 }
 
-export function transactionView(record: TransactionRecord) {
+/** An account's balances, for a balance inquiry. */
+export function balanceView(account: Account) {
+  const { id, balances } = accountView(account);
+  return { id, balances };
+}
+
+/**
+ * A stored transaction as the API shows it. A reversal names its purchase (`original`); a purchase, given its
+ * reversals, lists them and says how much they may still give back (`remaining`).
+ */
+export function transactionView(record: TransactionRecord, reversals?: readonly TransactionRecord[]) {
+  const links =
+    record.kind === 'reversal'
+      ? { original: record.originalId }
+      : record.kind === 'debit' && reversals !== undefined
+        ? {
+            reversals: reversals.map((r) => r.id),
+            remaining: formatCentavos(remainingReversible(record, reversals.reduce((sum, r) => sum + r.amount, 0))),
+          }
+        : {};
   return {
     id: record.id,
     account: record.accountId,
@@ -28,5 +47,6 @@ export function transactionView(record: TransactionRecord) {
     reason: record.reason,
     version: record.version,
     createdAt: record.createdAt,
+    ...links,
   };
 }

@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { ResultCache } from '@catraca/cache';
 import type { LockManager } from '@catraca/coordination';
 import type { Logger } from 'pino';
-import { canonicalCreditPayload, canonicalDebitPayload, payloadHash } from '../domain/index.js';
-import type { Account, Category, TransactionRecord } from '../domain/types.js';
+import { canonicalCreditPayload, canonicalDebitPayload, canonicalReversalPayload, payloadHash } from '../domain/index.js';
+import type { Account, Category, StoredReason, TransactionRecord } from '../domain/types.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/port.js';
 import { AccountGate, GateRefusal, type GateContext, type GateJob, type LockUnavailablePolicy } from './account-gate.js';
 import { fromRecord, refused, type Outcome } from './outcome.js';
 import { planChain, type Planned } from './plan.js';
+import { ReversalContext } from './reversal-context.js';
 import type { RuleBook } from './rule-book.js';
 
 /** A validated authorization request; money already in integer centavos. */
@@ -30,10 +31,22 @@ export interface CreditRequest {
   amount: number;
 }
 
+/** A validated reversal request (SPEC §2.7). */
+export interface ReversalRequest {
+  /** The reversal's own idempotency key. */
+  id: string;
+  accountId: string;
+  /** The id of the purchase to reverse. */
+  originalId: string;
+  /** Integer centavos, > 0; undefined reverses the whole remaining amount. */
+  amount: number | undefined;
+}
+
 /** What the gate queues for an account: one request, with its id and payload hash settled. */
 export type Job =
   | { kind: 'debit'; id: string; hash: string; request: DebitRequest }
-  | { kind: 'credit'; id: string; hash: string; request: CreditRequest };
+  | { kind: 'credit'; id: string; hash: string; request: CreditRequest }
+  | { kind: 'reversal'; id: string; hash: string; request: ReversalRequest };
 
 export interface AuthorizerOptions {
   store: Store;
@@ -57,7 +70,7 @@ export interface AuthorizerOptions {
 interface CachedAnswer {
   h: string;
   c: '00' | '51';
-  r: 'approved' | 'insufficient_funds' | 'credited';
+  r: StoredReason;
 }
 
 /**
@@ -100,6 +113,15 @@ export class Authorizer {
   credit(request: CreditRequest, signal: AbortSignal): Promise<Outcome> {
     const hash = payloadHash(canonicalCreditPayload(request));
     return this.#once({ kind: 'credit', id: request.id, hash, request }, signal);
+  }
+
+  /**
+   * Reverses a purchase in full or in part (SPEC §2.7). A first-class job of the account's gate: same lock, batch,
+   * fence, deadline and idempotency (by the reversal's own id) as a purchase. Never throws.
+   */
+  reverse(request: ReversalRequest, signal: AbortSignal): Promise<Outcome> {
+    const hash = payloadHash(canonicalReversalPayload(request));
+    return this.#once({ kind: 'reversal', id: request.id, hash, request }, signal);
   }
 
   /** In-process single flight per id: a concurrent duplicate waits for the first and gets its answer. */
@@ -168,8 +190,12 @@ export class Authorizer {
       };
 
       let account: Account | undefined;
+      let context: ReversalContext;
       try {
-        account = ctx.account ?? (await store.getAccount(accountId, { signal: jobs[pending[0]!]!.signal }));
+        const signal = jobs[pending[0]!]!.signal;
+        account = ctx.account ?? (await store.getAccount(accountId, { signal }));
+        // Read after the account: a commit planned on it is fenced by the version read (or cached) before.
+        context = await ReversalContext.load(store, originalsOf(pending.map((i) => jobs[i]!.input)), signal);
       } catch (error) {
         logger.warn({ err: error, account: accountId }, 'store read failed');
         if (jobs[pending[0]!]!.signal.aborted) continue;
@@ -181,7 +207,12 @@ export class Authorizer {
       }
       if (ctx.mustNotCommit()) return failAll('unavailable');
 
-      const chain: Planned = planChain(account, pending.map((i) => jobs[i]!.input), this.options.rules.rules);
+      const chain: Planned = planChain(account, pending.map((i) => jobs[i]!.input), this.options.rules.rules, context);
+      if (chain.request === undefined) {
+        // Every job refused (reversals over the remaining amount, say): nothing to write, nothing to fence.
+        pending.forEach((i, k) => (results[i] = chain.outcomes[k]!));
+        return results as Outcome[];
+      }
       const started = performance.now();
       let result;
       try {
@@ -200,14 +231,15 @@ export class Authorizer {
       switch (result.status) {
         case 'committed':
           ctx.account = chain.after;
-          pending.forEach((i, k) => (results[i] = fromRecord(chain.request.records[k]!, false)));
+          pending.forEach((i, k) => (results[i] = chain.outcomes[k]!));
           return results as Outcome[];
         case 'duplicate_id':
-          for (const existing of result.existing) {
-            const i = pending.find((p) => jobs[p]!.input.id === existing.id);
-            if (i === undefined) continue;
+          // Answers the taken ids only; the rest (refusals included: one may rest on a reversal now known to be a
+          // replay) are decided again on the next turn.
+          for (const i of pending) {
             const job = jobs[i]!.input;
-            results[i] = existing.payloadHash === job.hash ? fromRecord(existing, true) : refused(job.id, 'id_conflict');
+            const answer = answerForTakenId(job, result.existing);
+            if (answer !== undefined) results[i] = answer;
           }
           continue;
         case 'version_conflict':
@@ -239,6 +271,23 @@ export class Authorizer {
   }
 }
 
+
+/** The purchases that the reversals among `jobs` name. */
+function originalsOf(jobs: readonly Job[]): string[] {
+  return jobs.flatMap((job) => (job.kind === 'reversal' ? [job.request.originalId] : []));
+}
+
+/**
+ * The answer to `job` when the store says its id is taken: the first answer when it is a replay, `07 id_conflict`
+ * when the id was used for another payload, `07 reversed` when a reversal of this account spent it before it arrived;
+ * undefined when its id is free.
+ */
+function answerForTakenId(job: Job, existing: readonly TransactionRecord[]): Outcome | undefined {
+  const same = existing.find((record) => record.id === job.id);
+  if (same) return same.payloadHash === job.hash ? fromRecord(same, true) : refused(job.id, 'id_conflict');
+  const spent = existing.some((record) => record.kind === 'reversal' && record.originalId === job.id);
+  return spent ? refused(job.id, 'reversed') : undefined;
+}
 
 /** Resolves with `promise`'s value, or undefined as soon as `signal` fires (the caller's own deadline). */
 function beforeAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {

@@ -1,10 +1,9 @@
-import type { ResponseCode, TransactionRecord } from '../domain/types.js';
+import type { ReversalRefusal } from '../domain/reversal.js';
+import type { ResponseCode, StoredReason, TransactionRecord } from '../domain/types.js';
 
 /** Every reason an answer can carry, in the `Catraca-Reason` header, the metrics and the logs. */
 export type Reason =
-  | 'approved'
-  | 'insufficient_funds'
-  | 'credited'
+  | StoredReason
   | 'invalid_request'
   | 'unknown_account'
   | 'id_conflict'
@@ -15,7 +14,10 @@ export type Reason =
   /** The store's reply to the commit was lost: applied whole or not at all; a retry with the same id tells which. */
   | 'outcome_unknown'
   /** The caller is over its rate limit; nothing was processed. */
-  | 'rate_limited';
+  | 'rate_limited'
+  /** A purchase whose id a reversal spent before it arrived (SPEC §2.7). */
+  | 'reversed'
+  | ReversalRefusal;
 
 /** The answer to one authorization or credit. */
 export interface Outcome {
@@ -28,7 +30,7 @@ export interface Outcome {
   replayed: boolean;
 }
 
-export function refused(transactionId: string, reason: Exclude<Reason, 'approved' | 'insufficient_funds' | 'credited'>): Outcome {
+export function refused(transactionId: string, reason: Exclude<Reason, Exclude<StoredReason, 'reversed'>>): Outcome {
   return { code: '07', reason, transactionId, replayed: false };
 }
 

@@ -21,26 +21,32 @@ const accountSchema = z.object({
   createdAt: timestamp,
 });
 
-const recordSchema = z.object({
-  id: z.string().min(1),
-  accountId: z.string().min(1),
-  kind: z.enum(['debit', 'credit']),
-  amount: centavos.positive(),
-  mcc: z.string().nullable(),
-  merchant: z.string().nullable(),
-  category,
-  appliedCategory: category.nullable(),
-  code: z.enum(['00', '51']),
-  reason: z.enum(['approved', 'insufficient_funds', 'credited']),
-  payloadHash: z.string().min(1),
-  version: version.positive(),
-  createdAt: timestamp,
-});
+const recordSchema = z
+  .object({
+    id: z.string().min(1),
+    accountId: z.string().min(1),
+    kind: z.enum(['debit', 'credit', 'reversal']),
+    amount: centavos,
+    mcc: z.string().nullable(),
+    merchant: z.string().nullable(),
+    category: category.nullable(),
+    appliedCategory: category.nullable(),
+    code: z.enum(['00', '51']),
+    reason: z.enum(['approved', 'insufficient_funds', 'credited', 'reversed', 'nothing_to_reverse', 'original_unknown']),
+    payloadHash: z.string().min(1),
+    version: version.positive(),
+    createdAt: timestamp,
+    originalId: z.string().min(1).optional(),
+  })
+  .refine((r) => r.kind === 'reversal' || (r.amount > 0 && r.category !== null && r.originalId === undefined), {
+    message: 'only a reversal may have a zero amount, no category, or an original',
+  })
+  .refine((r) => r.kind !== 'reversal' || r.originalId !== undefined, { message: 'a reversal names its original' });
 
 const ledgerSchema = z.object({
   accountId: z.string().min(1),
   transactionId: z.string().min(1).nullable(),
-  kind: z.enum(['opening', 'debit', 'credit']),
+  kind: z.enum(['opening', 'debit', 'credit', 'reversal']),
   category,
   delta: signedCentavos,
   balanceAfter: centavos,
@@ -63,7 +69,10 @@ function parse<T>(schema: z.ZodType<T>, what: string, value: unknown): T {
 /** Validates an account assembled from a stored row. */
 export const parseAccount = (value: unknown): Account => parse(accountSchema, 'account', value);
 /** Validates a transaction record assembled from a stored row. */
-export const parseRecord = (value: unknown): TransactionRecord => parse(recordSchema, 'transaction record', value);
+export function parseRecord(value: unknown): TransactionRecord {
+  const { originalId, ...record } = parse(recordSchema, 'transaction record', value);
+  return originalId === undefined ? record : { ...record, originalId };
+}
 /** Validates a ledger entry assembled from a stored row. */
 export const parseLedgerEntry = (value: unknown): LedgerEntry => parse(ledgerSchema, 'ledger entry', value);
 /** Validates a merchant rule assembled from a stored row. */

@@ -29,7 +29,11 @@ export type CommitOutcome =
   | { status: 'committed' }
   /** The account changed since it was read: nothing was written. */
   | { status: 'version_conflict' }
-  /** Some record ids exist already (checked first, before the version): nothing was written; these are the stored records. */
+  /**
+   * Some record ids are taken already (checked first, before the version): nothing was written. `existing` holds the
+   * stored records with those ids, then the stored reversals of the same account whose original is one of those ids
+   * (a purchase reversed before it arrived: the id is spent, see SPEC §2.7).
+   */
   | { status: 'duplicate_id'; existing: TransactionRecord[] }
   | { status: 'unknown_account' };
 
@@ -59,7 +63,13 @@ export interface Store {
 
   getTransaction(id: string, options?: StoreCallOptions): Promise<TransactionRecord | undefined>;
   /**
-   * Atomically: refuses the chain if any of its record ids exists (checked first), then compare-and-sets the account
+   * The stored records whose id is one of `ids`, and the stored reversals (of any account) whose original is one of
+   * `ids`, in no particular order: what a reversal is decided on, and what a purchase's remaining amount comes from.
+   */
+  getWithReversals(ids: readonly string[], options?: StoreCallOptions): Promise<TransactionRecord[]>;
+  /**
+   * Atomically: refuses the chain if any of its record ids exists, or is the original of a stored reversal of the
+   * same account (checked first), then compare-and-sets the account
    * version from `expectedVersion` to `expectedVersion + records.length` with the new balances, and inserts the
    * records and the ledger entries. A request inconsistent with itself (see `checkCommitRequest`) or whose new
    * balances are not the stored ones plus the ledger deltas is a caller bug: RangeError, nothing written.

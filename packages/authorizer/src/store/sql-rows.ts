@@ -36,6 +36,7 @@ export function recordFromRow(row: Row): TransactionRecord {
     payloadHash: row['payload_hash'],
     version: toSafeInteger(row['version']),
     createdAt: isoTime(row['created_at']),
+    ...(row['original_id'] === null || row['original_id'] === undefined ? {} : { originalId: row['original_id'] }),
   });
 }
 

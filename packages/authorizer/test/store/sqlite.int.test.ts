@@ -5,6 +5,7 @@ import { Database } from '../../src/store/sqlite/sqlite-store.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, InvalidDocumentError } from '../../src/errors.js';
 import { SqliteStore, openSqliteStore } from '../../src/store/index.js';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { chain, describeStoreContract } from '../store-contract.js';
 
 async function tempDir(): Promise<string> {
@@ -114,9 +115,44 @@ describe('SqliteStore specifics', () => {
       expect(raw.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([
         { version: 1 },
         { version: 2 },
+        { version: 3 },
       ]);
     } finally {
       raw.close();
+    }
+  });
+
+  it('migration 3 (reversals) rebuilds a schema-2 file with its data, foreign keys intact', async () => {
+    const raw = new Database(path);
+    raw.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL,
+      applied_at TEXT NOT NULL) STRICT`);
+    for (const migration of SQLITE_MIGRATIONS.slice(0, 2)) {
+      raw.exec(migration.sql);
+      raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, 'then');
+    }
+    raw.exec(`INSERT INTO accounts VALUES ('acc-1', 700, 0, 0, 1, 'then');
+      INSERT INTO transactions VALUES ('tx-1', 'acc-1', 'debit', 300, '5411', 'LOJA', 'FOOD', 'FOOD', '00', 'approved',
+        'h', 1, 'then');
+      INSERT INTO ledger (account_id, transaction_id, kind, category, delta, balance_after, version, created_at)
+        VALUES ('acc-1', NULL, 'opening', 'FOOD', 1000, 1000, 0, 'then'),
+               ('acc-1', 'tx-1', 'debit', 'FOOD', -300, 700, 1, 'then');`);
+    raw.close();
+    const store = await openSqliteStore({ path });
+    try {
+      expect(await store.getTransaction('tx-1')).toMatchObject({ id: 'tx-1', amount: 300, appliedCategory: 'FOOD' });
+      expect((await store.listLedger('acc-1')).map((e) => e.delta)).toEqual([1000, -300]);
+      const account = (await store.getAccount('acc-1'))!;
+      const reversal = chain(account, [{ kind: 'reversal', id: 'rev-1', amount: 300, category: 'FOOD', original: 'tx-1' }]);
+      expect(await store.commit(reversal)).toEqual({ status: 'committed' });
+      expect((await store.getAccount('acc-1'))?.balances.FOOD).toBe(1000);
+    } finally {
+      await store.close();
+    }
+    const check = new Database(path, { readonly: true });
+    try {
+      expect(check.pragma('foreign_key_check')).toEqual([]);
+    } finally {
+      check.close();
     }
   });
 

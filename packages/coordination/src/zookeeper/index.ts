@@ -1,6 +1,6 @@
 /**
- * `@catraca/coordination/zookeeper`: the ZooKeeper lock recipe. Loads node-zookeeper-client (with this package's
- * runtime fixes, see client-fixes.ts), never ioredis.
+ * `@catraca/coordination/zookeeper`: the ZooKeeper lock recipe and cluster coordination. Loads node-zookeeper-client
+ * (with this package's runtime fixes, see client-fixes.ts), never ioredis.
  */
 export { ZooKeeperLockManager } from './zookeeper-lock-manager.js';
 export { ZOOKEEPER_DEFAULTS } from './options.js';

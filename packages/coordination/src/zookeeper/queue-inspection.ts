@@ -16,8 +16,13 @@ export async function lockChildren(session: ZkSession, parent: string, signal: A
   }
 }
 
-/** The lock nodes under `parent` in queue order with their owning session (one listing, one pipelined `exists` each). */
+/**
+ * The lock nodes under `parent` in queue order with their owning session: a `sync` first (the server catches up
+ * with the leader, so a follower that lags does not show a holder that is gone), then one listing and one pipelined
+ * `exists` per node.
+ */
 export async function queueParticipants(session: ZkSession, parent: string, signal: AbortSignal | undefined): Promise<Participant[]> {
+  await session.sync(parent, { signal });
   const nodes = sortLockNodes(await lockChildren(session, parent, signal));
   const stats = await Promise.all(nodes.map((node) => session.exists(`${parent}/${node.name}`, undefined, { signal }).then(([stat]) => stat)));
   const found: Participant[] = [];

@@ -10,14 +10,17 @@ interface Subscription {
   active: boolean;
   /** Session generation whose client holds this subscription's watch; -1 when none is known to. */
   armedGeneration: number;
+  /** The node's state as last read (its mzxid, or `absent`); undefined before the first read. */
+  seen: string | undefined;
   readonly watcher: () => void;
 }
 
 /**
  * Change notification on ZooKeeper: `notify(topic)` writes `/<namespace>/topics/<topic>` (a persistent node, created
- * on first use); `watch(topic)` keeps an `exists` watch on it (fires on create, data change and delete) and runs its
- * listener on every event and after every (re)connection, when a change may have been missed. Changes in quick
- * succession may be coalesced: a watch is one-shot and is armed again by the event that fired it.
+ * on first use); `watch(topic)` keeps an `exists` watch on it (fires on create, data change and delete). A watch is
+ * one-shot: each event arms the next one with a read, and the listener runs when that read shows a node different
+ * from the last one seen (its mzxid), so a change made between the event and the new watch is not lost. Changes in
+ * quick succession may be coalesced into one call. The listener also runs after every (re)connection.
  */
 export class Topics {
   readonly #subscriptions = new Set<Subscription>();
@@ -65,10 +68,11 @@ export class Topics {
       listener,
       active: true,
       armedGeneration: -1,
+      seen: undefined,
+      // The read that arms the next watch tells whether the node changed (see #arm): a change made between this
+      // event and that read would otherwise be missed, the one-shot watch being gone.
       watcher: () => {
-        if (!sub.active) return;
-        this.#arm(sub);
-        this.#call(sub);
+        if (sub.active) this.#arm(sub);
       },
     };
     this.#subscriptions.add(sub);
@@ -89,10 +93,16 @@ export class Topics {
     return `${this.root}/topics/${topic}`;
   }
 
+  /** Reads the node with a watch; calls the listener when the node changed since the last read. */
   #arm(sub: Subscription): void {
     const generation = this.session.generation;
     sub.armedGeneration = generation;
-    this.session.exists(sub.path, sub.watcher).catch((error: unknown) => {
+    this.session.exists(sub.path, sub.watcher).then(([stat]) => {
+      const state = stat ? stat.mzxid.toString('hex') : 'absent';
+      const changed = sub.seen !== undefined && sub.seen !== state;
+      sub.seen = state;
+      if (changed) this.#call(sub);
+    }, (error: unknown) => {
       // No connection: armed again at the next `connected`/`reconnected`.
       if (sub.armedGeneration === generation) sub.armedGeneration = -1;
       this.logger.debug({ event: 'topic.watch_failed', path: sub.path, err: error }, 'could not arm a topic watch');

@@ -1,4 +1,4 @@
-import { MongoClient, MongoError, MongoErrorLabel, MongoServerError } from 'mongodb';
+import { MongoClient, MongoServerError } from 'mongodb';
 import type { Abortable, ClientSession, Collection, Db, Document, FindOptions, TransactionOptions } from 'mongodb';
 import type { Account, Balances, LedgerEntry, MerchantRule, TransactionRecord } from '../../domain/types.js';
 import { AccountExistsError, ConfigError, InvalidDocumentError, StoreUnavailableError } from '../../errors.js';
@@ -10,30 +10,55 @@ import { checkPage } from '../page.js';
 import type { StoreLogger } from '../logger.js';
 import type { CommitOutcome, CommitRequest, Store, StoreCallOptions, TransactionPage } from '../port.js';
 import { initialized } from '../open-store.js';
+import { bounded, withTimeout } from './bounded.js';
+import { checkTransactionsSupported } from './replica-set.js';
 import { COLLECTION_INDEXES, COLLECTION_VALIDATORS } from './schema.js';
+import { runTransaction, type Step, type TransactionPolicy } from './transaction.js';
 
 export interface MongoStoreOptions {
   /** A replica-set URI (transactions need one), e.g. `mongodb://h1,h2,h3/?replicaSet=rs0`. */
   uri: string;
   /** Default: the URI's database, else `catraca`. */
   databaseName?: string;
-  /** How long an operation waits to find a usable primary. Default 2000. */
+  /** How long an operation waits to find a usable primary; also the connect timeout. Default 2000. */
   serverSelectionTimeoutMs?: number;
-  /** Limit on a transaction's commit. Default 5000. */
-  maxCommitTimeMs?: number;
+  /**
+   * Bound on every call that is not a transaction (reads, rule edits, each step of `init`): the caller stops waiting
+   * then (client side) and the server stops reads then (`maxTimeMS`). Default 2000.
+   */
+  operationTimeoutMs?: number;
+  /**
+   * Bound on a whole transaction (commit, account creation, seeding), retries included; also its `maxCommitTimeMS`.
+   * The service passes `STORE_COMMIT_TIMEOUT_MS`. Default 2000.
+   */
+  commitTimeoutMs?: number;
+  /** Runs of a transaction that keeps meeting transient errors (write conflicts). Default 5. */
+  transactionAttempts?: number;
+  /** First backoff ceiling before a transaction runs again (full jitter, doubling, capped at 100 ms). Default 5. */
+  transactionBackoffMs?: number;
+  /**
+   * `init` refuses a server that is not a replica-set member or a mongos (no transactions). Default true. Turn off
+   * only for wire-compatible test servers (see test-support/mongo-java-server.ts), never in production.
+   */
+  requireReplicaSet?: boolean;
   /** Default: silent. */
   logger?: StoreLogger;
 }
 
 export const MONGO_STORE_DEFAULTS = Object.freeze({
   serverSelectionTimeoutMs: 2_000,
-  maxCommitTimeMs: 5_000,
+  operationTimeoutMs: 2_000,
+  commitTimeoutMs: 2_000,
+  transactionAttempts: 5,
+  transactionBackoffMs: 5,
+  requireReplicaSet: true,
 });
+
+/** Ceiling of one backoff wait between transaction runs. */
+const BACKOFF_CAP_MS = 100;
 
 const DUPLICATE_KEY = 11_000;
 const NAMESPACE_EXISTS = 48;
-/** Runs of a transaction that keeps meeting transient errors (write conflicts) before the call gives up. */
-const TRANSACTION_ATTEMPTS = 10;
 /** The `meta` document written once, with the merchant rules, by the first `seedMerchantRules`. */
 const MERCHANT_RULES_SEEDED = 'merchant_rules_seeded';
 
@@ -64,41 +89,65 @@ class AlreadySeeded extends Error {}
  * A MongoDB store (replica set). Each commit (a chain of records on one account) is one multi-document transaction
  * with majority read and write concerns: a duplicate-id check on every record id, a compare-and-set
  * `updateOne({ _id, version })`, then one `insertMany` each for the records and the ledger entries. A transient
- * error (a write conflict with a concurrent commit) runs the transaction again; the retry then sees the new version
- * and answers `version_conflict`. The signal is checked between the steps; once commitTransaction is sent it bounds
- * the wait for the outcome, and a commit whose outcome is not known by then rejects with StoreUnavailableError.
+ * error (a write conflict with a concurrent commit) runs the transaction again after a short jittered backoff; the
+ * retry then sees the new version and answers `version_conflict`.
+ *
+ * Every call is bounded: a transaction by `commitTimeoutMs` (and the caller's signal), anything else by
+ * `operationTimeoutMs`, whatever the network does (see `bounded.ts`, `transaction.ts`). A commit whose answer is lost
+ * rejects with StoreUnavailableError, `outcomeUnknown: true`. `init` refuses a standalone server and keeps the
+ * collections' validators current (`collMod`).
  */
 export class MongoStore implements Store {
   readonly kind = 'mongodb' as const;
   readonly #client: MongoClient;
   readonly #db: Db;
+  readonly #admin: Db;
   readonly #logger: StoreLogger;
   readonly #transaction: TransactionOptions;
+  readonly #policy: TransactionPolicy;
+  readonly #operationTimeoutMs: number;
+  readonly #commitTimeoutMs: number;
+  readonly #requireReplicaSet: boolean;
   #closed = false;
 
   constructor(options: MongoStoreOptions) {
     if (typeof options.uri !== 'string' || options.uri === '') throw new ConfigError('mongodb uri must not be empty');
     const d = MONGO_STORE_DEFAULTS;
     const serverSelectionTimeoutMs = options.serverSelectionTimeoutMs ?? d.serverSelectionTimeoutMs;
-    const maxCommitTimeMs = options.maxCommitTimeMs ?? d.maxCommitTimeMs;
-    for (const [name, value] of Object.entries({ serverSelectionTimeoutMs, maxCommitTimeMs })) {
+    const operationTimeoutMs = options.operationTimeoutMs ?? d.operationTimeoutMs;
+    const commitTimeoutMs = options.commitTimeoutMs ?? d.commitTimeoutMs;
+    const transactionAttempts = options.transactionAttempts ?? d.transactionAttempts;
+    const transactionBackoffMs = options.transactionBackoffMs ?? d.transactionBackoffMs;
+    const positive = { serverSelectionTimeoutMs, operationTimeoutMs, commitTimeoutMs, transactionAttempts };
+    for (const [name, value] of Object.entries(positive)) {
       if (!Number.isSafeInteger(value) || value <= 0) {
         throw new ConfigError(`mongodb ${name} must be a positive integer, got ${value}`);
       }
     }
+    if (!Number.isSafeInteger(transactionBackoffMs) || transactionBackoffMs < 0) {
+      throw new ConfigError(`mongodb transactionBackoffMs must be a non-negative integer, got ${transactionBackoffMs}`);
+    }
     this.#logger = options.logger ?? silentStoreLogger;
+    this.#operationTimeoutMs = operationTimeoutMs;
+    this.#commitTimeoutMs = commitTimeoutMs;
+    this.#requireReplicaSet = options.requireReplicaSet ?? d.requireReplicaSet;
+    this.#policy = { attempts: transactionAttempts, backoffMs: transactionBackoffMs, backoffCapMs: BACKOFF_CAP_MS };
     this.#client = new MongoClient(options.uri, {
       serverSelectionTimeoutMS: serverSelectionTimeoutMs,
+      connectTimeoutMS: serverSelectionTimeoutMs,
+      // A call abandoned on a silent connection leaves that socket busy: close it well after every bound has passed.
+      socketTimeoutMS: 2 * Math.max(operationTimeoutMs, commitTimeoutMs) + 1_000,
       readConcern: { level: 'majority' },
       writeConcern: { w: 'majority' },
       readPreference: 'primary',
     });
     this.#db = this.#client.db(options.databaseName ?? (databaseFromUri(options.uri) || 'catraca'));
+    this.#admin = this.#client.db('admin');
     this.#transaction = {
       readConcern: { level: 'majority' },
       writeConcern: { w: 'majority' },
       readPreference: 'primary',
-      maxCommitTimeMS: maxCommitTimeMs,
+      maxCommitTimeMS: commitTimeoutMs,
     };
   }
 
@@ -119,23 +168,34 @@ export class MongoStore implements Store {
   }
 
   async init(options?: StoreCallOptions): Promise<void> {
-    await this.#call(options, async (signal) => {
+    // Each step has its own bound: init is a dozen round trips, none of which may hang start-up.
+    const op = <T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+      const signal = withTimeout(options?.signal, this.#operationTimeoutMs);
+      return bounded(work(signal), signal, what);
+    };
+    await this.#call(options, this.#operationTimeoutMs, async () => {
+      if (this.#requireReplicaSet) await op('hello', (signal) => checkTransactionsSupported(this.#admin, signal));
       // Collections are created up front: a transaction cannot rely on implicit creation racing with another one.
+      // An existing collection gets the current validator (collMod): a rule added in a later version applies to
+      // databases created before it.
       for (const [name, validator] of Object.entries(COLLECTION_VALIDATORS)) {
+        const rules = { validator, validationLevel: 'strict', validationAction: 'error' } as const;
         try {
-          await this.#db.createCollection(name, { validator, validationLevel: 'strict', validationAction: 'error' });
+          await op('create', () => this.#db.createCollection(name, rules));
         } catch (error) {
           if (!(error instanceof MongoServerError && error.code === NAMESPACE_EXISTS)) throw error;
+          await op('collMod', (signal) => this.#db.command({ collMod: name, ...rules }, { signal }));
         }
-        throwIfAborted(signal);
       }
       for (const [name, indexes] of Object.entries(COLLECTION_INDEXES)) {
-        await this.#db.collection(name).createIndexes(indexes);
+        await op('createIndexes', () => this.#db.collection(name).createIndexes(indexes));
       }
       // A database that has rules but no marker was seeded before the marker existed: it must not be seeded again.
-      if ((await this.#rules.countDocuments({}, { limit: 1 })) > 0) {
+      const maxTimeMS = this.#operationTimeoutMs;
+      const rules = await op('count', (signal) => this.#rules.countDocuments({}, { limit: 1, signal, maxTimeMS }));
+      if (rules > 0) {
         try {
-          await this.#meta.insertOne({ _id: MERCHANT_RULES_SEEDED, at: new Date().toISOString() });
+          await op('insert', () => this.#meta.insertOne({ _id: MERCHANT_RULES_SEEDED, at: new Date().toISOString() }));
         } catch (error) {
           if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
         }
@@ -144,32 +204,34 @@ export class MongoStore implements Store {
   }
 
   async ping(options?: StoreCallOptions): Promise<void> {
-    await this.#call(options, (signal) => this.#db.command({ ping: 1 }, signalOption(signal)));
+    await this.#call(options, this.#operationTimeoutMs, (signal) =>
+      bounded(this.#db.command({ ping: 1 }, { signal }), signal, 'ping'),
+    );
   }
 
   async createAccount(id: string, balances: Balances, options?: StoreCallOptions): Promise<Account> {
     const createdAt = new Date().toISOString();
-    await this.#inTransaction(options, async (session, signal) => {
+    await this.#inTransaction(options, async (session, step) => {
       try {
-        await this.#accounts.insertOne({ _id: id, balances: { ...balances }, version: 0, createdAt }, { session });
+        const doc = { _id: id, balances: { ...balances }, version: 0, createdAt };
+        await step(this.#accounts.insertOne(doc, { session }), 'insert');
       } catch (error) {
         if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) throw new AccountExistsError(id);
         throw error;
       }
       const opening = openingEntries(id, balances, createdAt).map((entry, index) => ({ ...entry, index }));
-      throwIfAborted(signal);
-      if (opening.length > 0) await this.#ledger.insertMany(opening, { session });
+      if (opening.length > 0) await step(this.#ledger.insertMany(opening, { session }), 'insert');
     });
     return { id, balances: { ...balances }, version: 0, createdAt };
   }
 
   async getAccount(id: string, options?: StoreCallOptions): Promise<Account | undefined> {
-    const doc = await this.#call(options, (signal) => this.#accounts.findOne({ _id: id }, signalOption(signal)));
+    const doc = await this.#read(options, 'find', (read) => this.#accounts.findOne({ _id: id }, read));
     return doc === null ? undefined : accountFromDoc(doc);
   }
 
   async getTransaction(id: string, options?: StoreCallOptions): Promise<TransactionRecord | undefined> {
-    const doc = await this.#call(options, (signal) => this.#records.findOne({ _id: id }, signalOption(signal)));
+    const doc = await this.#read(options, 'find', (read) => this.#records.findOne({ _id: id }, read));
     return doc === null ? undefined : recordFromDoc(doc);
   }
 
@@ -178,36 +240,44 @@ export class MongoStore implements Store {
     const { accountId, expectedVersion, balances, ledger, records } = request;
     const ids = records.map((record) => record.id);
     const deltas = ledgerDeltas(ledger);
+    const maxTimeMS = this.#commitTimeoutMs;
     try {
-      return await this.#inTransaction(options, async (session, signal): Promise<CommitOutcome> => {
-        const existing = await this.#findRecords(ids, { session });
+      return await this.#inTransaction(options, async (session, step): Promise<CommitOutcome> => {
+        const existing = await step(this.#findRecords(ids, { session, maxTimeMS }, accountId), 'find');
         if (existing.length > 0) return { status: 'duplicate_id', existing };
-        throwIfAborted(signal);
         // The compare-and-set fence; $expr refuses new balances that the ledger deltas do not explain.
-        const updated = await this.#accounts.updateOne(
-          {
-            _id: accountId,
-            version: expectedVersion,
-            $expr: {
-              $and: (['FOOD', 'MEAL', 'CASH'] as const).map((c) => ({
-                $eq: [{ $add: [`$balances.${c}`, deltas[c]] }, balances[c]],
-              })),
+        const updated = await step(
+          this.#accounts.updateOne(
+            {
+              _id: accountId,
+              version: expectedVersion,
+              $expr: {
+                $and: (['FOOD', 'MEAL', 'CASH'] as const).map((c) => ({
+                  $eq: [{ $add: [`$balances.${c}`, deltas[c]] }, balances[c]],
+                })),
+              },
             },
-          },
-          { $set: { balances: { ...balances } }, $inc: { version: records.length } },
-          { session },
+            { $set: { balances: { ...balances } }, $inc: { version: records.length } },
+            { session },
+          ),
+          'update',
         );
         if (updated.matchedCount === 0) {
-          const current = await this.#accounts.findOne({ _id: accountId }, { session, projection: { version: 1 } });
+          const current = await step(
+            this.#accounts.findOne({ _id: accountId }, { session, maxTimeMS, projection: { version: 1 } }),
+            'find',
+          );
           if (current === null) return { status: 'unknown_account' };
           if (toSafeInteger(current.version) !== expectedVersion) return { status: 'version_conflict' };
           throw conservationError(accountId);
         }
-        throwIfAborted(signal);
         try {
-          await this.#records.insertMany(
-            records.map(({ id, ...fields }) => ({ _id: id, ...fields })),
-            { session },
+          await step(
+            this.#records.insertMany(
+              records.map(({ id, ...fields }) => ({ _id: id, ...fields })),
+              { session },
+            ),
+            'insert',
           );
         } catch (error) {
           if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) throw new LateDuplicate();
@@ -215,30 +285,46 @@ export class MongoStore implements Store {
         }
         if (ledger.length > 0) {
           // `index` is the entry's place in the chain: unique per (account, version) and in order.
-          await this.#ledger.insertMany(
-            ledger.map((entry, index) => ({ ...entry, index })),
-            { session },
+          await step(
+            this.#ledger.insertMany(
+              ledger.map((entry, index) => ({ ...entry, index })),
+              { session },
+            ),
+            'insert',
           );
         }
-        throwIfAborted(signal);
         return { status: 'committed' };
       });
     } catch (error) {
       if (!(error instanceof LateDuplicate)) throw error;
-      const existing = await this.#call(options, (signal) => this.#findRecords(ids, signalOption(signal)));
+      const existing = await this.#read(options, 'find', (read) => this.#findRecords(ids, read, accountId));
       if (existing.length === 0) throw new StoreUnavailableError('duplicate transaction id vanished');
       return { status: 'duplicate_id', existing };
     }
   }
 
-  /** The stored records among `ids`, in the order of `ids`. */
-  async #findRecords(ids: readonly string[], options: FindOptions & Abortable): Promise<TransactionRecord[]> {
-    const docs = await this.#records.find({ _id: { $in: [...ids] } }, options).toArray();
+  /**
+   * The stored records among `ids`, in the order of `ids`, then the reversals of `accountId` whose original is one of
+   * `ids` (an id spent by a reversal that came first); one query.
+   */
+  async #findRecords(
+    ids: readonly string[],
+    options: FindOptions & Abortable,
+    accountId: string,
+  ): Promise<TransactionRecord[]> {
+    const docs = await this.#records
+      .find({ $or: [{ _id: { $in: [...ids] } }, { originalId: { $in: [...ids] }, accountId }] }, options)
+      .toArray();
     const byId = new Map(docs.map((doc) => [doc._id, doc]));
-    return ids.flatMap((id) => {
-      const doc = byId.get(id);
-      return doc === undefined ? [] : [recordFromDoc(doc)];
-    });
+    const taken = ids.flatMap((id) => byId.get(id) ?? []);
+    return [...taken, ...docs.filter((doc) => !taken.includes(doc))].map(recordFromDoc);
+  }
+
+  async getWithReversals(ids: readonly string[], options?: StoreCallOptions): Promise<TransactionRecord[]> {
+    const docs = await this.#read(options, 'find', (read) =>
+      this.#records.find({ $or: [{ _id: { $in: [...ids] } }, { originalId: { $in: [...ids] } }] }, read).toArray(),
+    );
+    return docs.map(recordFromDoc);
   }
 
   async listTransactions(
@@ -248,9 +334,9 @@ export class MongoStore implements Store {
   ): Promise<TransactionPage> {
     checkPage(page);
     const filter = page.before === undefined ? { accountId } : { accountId, version: { $lt: page.before } };
-    const docs = await this.#call(options, (signal) =>
+    const docs = await this.#read(options, 'find', (read) =>
       this.#records
-        .find(filter, signalOption(signal))
+        .find(filter, read)
         .sort({ version: -1 })
         .limit(page.limit + 1)
         .toArray(),
@@ -261,42 +347,50 @@ export class MongoStore implements Store {
   }
 
   async listLedger(accountId: string, options?: StoreCallOptions): Promise<LedgerEntry[]> {
-    const docs = await this.#call(options, (signal) =>
-      this.#ledger.find({ accountId }, signalOption(signal)).sort({ version: 1, index: 1 }).toArray(),
+    const docs = await this.#read(options, 'find', (read) =>
+      this.#ledger.find({ accountId }, read).sort({ version: 1, index: 1 }).toArray(),
     );
     return docs.map(ledgerFromDoc);
   }
 
   async listMerchantRules(options?: StoreCallOptions): Promise<MerchantRule[]> {
-    const docs = await this.#call(options, (signal) =>
-      this.#rules.find({}, signalOption(signal)).sort({ _id: 1 }).toArray(),
-    );
+    const docs = await this.#read(options, 'find', (read) => this.#rules.find({}, read).sort({ _id: 1 }).toArray());
     return docs.map((doc) => parseMerchantRule({ match: doc._id, category: doc.category }));
   }
 
   async putMerchantRule(rule: MerchantRule, options?: StoreCallOptions): Promise<void> {
-    await this.#call(options, () =>
-      this.#rules.replaceOne({ _id: rule.match }, { category: rule.category }, { upsert: true }),
+    await this.#call(options, this.#operationTimeoutMs, (signal) =>
+      bounded(
+        this.#rules.replaceOne({ _id: rule.match }, { category: rule.category }, { upsert: true }),
+        signal,
+        'replace',
+      ),
     );
   }
 
   async deleteMerchantRule(match: string, options?: StoreCallOptions): Promise<boolean> {
-    const result = await this.#call(options, () => this.#rules.deleteOne({ _id: match }));
+    const result = await this.#call(options, this.#operationTimeoutMs, (signal) =>
+      bounded(this.#rules.deleteOne({ _id: match }), signal, 'delete'),
+    );
     return result.deletedCount > 0;
   }
 
   async seedMerchantRules(rules: readonly MerchantRule[], options?: StoreCallOptions): Promise<boolean> {
     try {
-      await this.#inTransaction(options, async (session) => {
+      await this.#inTransaction(options, async (session, step) => {
         try {
           // A concurrent seeder's marker is a write conflict (retried), then a duplicate key: exactly one seeds.
-          await this.#meta.insertOne({ _id: MERCHANT_RULES_SEEDED, at: new Date().toISOString() }, { session });
+          const marker = { _id: MERCHANT_RULES_SEEDED, at: new Date().toISOString() };
+          await step(this.#meta.insertOne(marker, { session }), 'insert');
         } catch (error) {
           if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) throw new AlreadySeeded();
           throw error;
         }
         for (const rule of rules) {
-          await this.#rules.replaceOne({ _id: rule.match }, { category: rule.category }, { upsert: true, session });
+          await step(
+            this.#rules.replaceOne({ _id: rule.match }, { category: rule.category }, { upsert: true, session }),
+            'replace',
+          );
         }
       });
       return true;
@@ -312,76 +406,46 @@ export class MongoStore implements Store {
     await this.#client.close();
   }
 
-  /**
-   * Runs `work` in one transaction; a thrown error aborts it. A transient error (a write conflict with a concurrent
-   * transaction) runs it again, at most {@link TRANSACTION_ATTEMPTS} times and never once the signal fired. (Not
-   * `session.withTransaction()`: it retries for up to 120 s, and driver 7 has no working `timeoutMS` to bound it.)
-   * Once commitTransaction is sent, the signal no longer abandons the transaction but bounds the wait for its outcome:
-   * when it fires first, the call rejects with {@link StoreUnavailableError} — the outcome is unknown, and a retry with
-   * the same ids finds out.
-   */
-  #inTransaction<T>(
+  /** A read bounded by `operationTimeoutMs` on both sides: the driver's signal and race, and the server's maxTimeMS. */
+  #read<T>(
     options: StoreCallOptions | undefined,
-    work: (session: ClientSession, signal: AbortSignal | undefined) => Promise<T>,
+    what: string,
+    work: (read: { signal: AbortSignal; maxTimeMS: number }) => Promise<T>,
   ): Promise<T> {
-    return this.#call(options, async (signal) => {
-      const session = this.#client.startSession();
-      let inFlight: Promise<void> | undefined;
-      try {
-        for (let attempt = 1; ; attempt += 1) {
-          session.startTransaction(this.#transaction);
-          let result: T;
-          try {
-            result = await work(session, signal);
-          } catch (error) {
-            await session.abortTransaction().catch(() => {});
-            if (attempt < TRANSACTION_ATTEMPTS && hasLabel(error, MongoErrorLabel.TransientTransactionError)) {
-              throwIfAborted(signal);
-              continue;
-            }
-            throw error;
-          }
-          if (signal?.aborted === true) {
-            // Abandoned before the commit was sent: nothing is written.
-            await session.abortTransaction().catch(() => {});
-            throwIfAborted(signal);
-          }
-          inFlight = commitWithOneRetry(session);
-          try {
-            await outcomeWithin(inFlight, signal);
-          } catch (error) {
-            // The server refused the commit as a whole (e.g. a write conflict): nothing was written, run it again.
-            if (attempt < TRANSACTION_ATTEMPTS && hasLabel(error, MongoErrorLabel.TransientTransactionError)) {
-              inFlight = undefined;
-              throwIfAborted(signal);
-              continue;
-            }
-            throw error;
-          }
-          inFlight = undefined;
-          return result;
-        }
-      } finally {
-        const pending = inFlight;
-        // An abandoned commit still owns the session: end it only once the commit has settled.
-        if (pending === undefined) await session.endSession();
-        else void pending.catch(() => {}).then(() => session.endSession()).catch(() => {});
-      }
-    });
+    return this.#call(options, this.#operationTimeoutMs, (signal) =>
+      bounded(work({ signal, maxTimeMS: this.#operationTimeoutMs }), signal, what),
+    );
   }
 
-  /** Maps driver failures to {@link StoreUnavailableError}; the domain's own refusals pass through. */
-  async #call<T>(options: StoreCallOptions | undefined, work: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
-    const signal = options?.signal;
-    throwIfAborted(signal);
+  /** Runs `work` in one transaction bounded by `commitTimeoutMs` and the caller's signal (see `transaction.ts`). */
+  #inTransaction<T>(
+    options: StoreCallOptions | undefined,
+    work: (session: ClientSession, step: Step) => Promise<T>,
+  ): Promise<T> {
+    return this.#call(options, this.#commitTimeoutMs, (signal) =>
+      runTransaction(this.#client, this.#transaction, signal, this.#policy, work),
+    );
+  }
+
+  /**
+   * Runs `work` with the caller's signal bounded by `boundMs`; maps driver failures to {@link StoreUnavailableError}
+   * (one whose commit answer was lost says `outcomeUnknown`); the domain's own refusals and ConfigError pass through.
+   */
+  async #call<T>(
+    options: StoreCallOptions | undefined,
+    boundMs: number,
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    throwIfAborted(options?.signal);
     if (this.#closed) throw new StoreUnavailableError('mongodb store is closed');
     try {
-      return await work(signal);
+      return await work(withTimeout(options?.signal, boundMs));
     } catch (error) {
       if (
         error instanceof AccountExistsError ||
         error instanceof InvalidDocumentError ||
         error instanceof StoreUnavailableError ||
+        error instanceof ConfigError ||
         error instanceof RangeError ||
         error instanceof LateDuplicate ||
         error instanceof AlreadySeeded
@@ -389,9 +453,7 @@ export class MongoStore implements Store {
         throw error;
       }
       this.#logger.warn({ err: error }, 'mongodb store call failed');
-      // A commit whose result the server could not confirm (even after the retry) may have been applied.
-      const outcomeUnknown = hasLabel(error, MongoErrorLabel.UnknownTransactionCommitResult);
-      throw new StoreUnavailableError('mongodb store call failed', { cause: error, outcomeUnknown });
+      throw new StoreUnavailableError('mongodb store call failed', { cause: error });
     }
   }
 }
@@ -399,50 +461,6 @@ export class MongoStore implements Store {
 /** Connects a {@link MongoStore} and creates its collections and indexes. */
 export async function openMongoStore(options: MongoStoreOptions): Promise<MongoStore> {
   return initialized(new MongoStore(options));
-}
-
-function hasLabel(error: unknown, label: MongoErrorLabel): boolean {
-  return error instanceof MongoError && error.hasErrorLabel(label);
-}
-
-/** commitTransaction, sent once more when its result is unknown (the driver's own retry, made explicit and bounded). */
-async function commitWithOneRetry(session: ClientSession): Promise<void> {
-  try {
-    await session.commitTransaction();
-  } catch (error) {
-    if (!hasLabel(error, MongoErrorLabel.UnknownTransactionCommitResult)) throw error;
-    await session.commitTransaction();
-  }
-}
-
-/** Settles like `commit` unless `signal` fires first: then the commit's outcome is unknown. */
-function outcomeWithin(commit: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return commit;
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () =>
-      reject(
-        new StoreUnavailableError('mongodb commit outcome unknown: the call was abandoned while committing', {
-          cause: signal.reason,
-          outcomeUnknown: true,
-        }),
-      );
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    commit.then(
-      () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {
-  return signal === undefined ? {} : { signal };
 }
 
 function databaseFromUri(uri: string): string {

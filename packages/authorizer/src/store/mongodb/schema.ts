@@ -34,15 +34,24 @@ export const COLLECTION_VALIDATORS: Readonly<Record<string, Document>> = Object.
       properties: {
         _id: { bsonType: 'string' },
         accountId: { bsonType: 'string' },
-        kind: { enum: ['debit', 'credit'] },
-        amount: { ...integer, minimum: 1 },
-        category,
+        kind: { enum: ['debit', 'credit', 'reversal'] },
+        amount: nonNegative,
+        category: { enum: ['FOOD', 'MEAL', 'CASH', null] },
         appliedCategory: { enum: ['FOOD', 'MEAL', 'CASH', null] },
         code: { enum: ['00', '51'] },
-        reason: { enum: ['approved', 'insufficient_funds', 'credited'] },
+        reason: { enum: ['approved', 'insufficient_funds', 'credited', 'reversed', 'nothing_to_reverse', 'original_unknown'] },
         payloadHash: { bsonType: 'string' },
         version: { ...integer, minimum: 1 },
+        originalId: { bsonType: 'string' },
       },
+      // Only a reversal may give back nothing, have no category, or name an original (which it must).
+      oneOf: [
+        {
+          properties: { kind: { enum: ['debit', 'credit'] }, amount: { minimum: 1 }, category },
+          not: { required: ['originalId'] },
+        },
+        { properties: { kind: { enum: ['reversal'] } }, required: ['originalId'] },
+      ],
     },
   },
   ledger: {
@@ -50,7 +59,7 @@ export const COLLECTION_VALIDATORS: Readonly<Record<string, Document>> = Object.
       bsonType: 'object',
       required: ['accountId', 'kind', 'category', 'delta', 'balanceAfter', 'version', 'index'],
       properties: {
-        kind: { enum: ['opening', 'debit', 'credit'] },
+        kind: { enum: ['opening', 'debit', 'credit', 'reversal'] },
         category,
         delta: integer,
         balanceAfter: nonNegative,
@@ -78,6 +87,10 @@ export const COLLECTION_VALIDATORS: Readonly<Record<string, Document>> = Object.
 
 /** `_id` is unique already (transaction ids, account ids, rule matches); these add the per-account orderings. */
 export const COLLECTION_INDEXES: Readonly<Record<string, IndexDescription[]>> = Object.freeze({
-  transactions: [{ key: { accountId: 1, version: -1 }, name: 'account_version', unique: true }],
+  transactions: [
+    { key: { accountId: 1, version: -1 }, name: 'account_version', unique: true },
+    // A purchase's reversals, and the reversals that spent an id before its purchase arrived.
+    { key: { originalId: 1, accountId: 1 }, name: 'original_account', partialFilterExpression: { originalId: { $exists: true } } },
+  ],
   ledger: [{ key: { accountId: 1, version: 1, index: 1 }, name: 'account_version_index', unique: true }],
 });

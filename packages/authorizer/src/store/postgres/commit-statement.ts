@@ -4,7 +4,8 @@ import type { CommitRequest } from '../port.js';
 /**
  * A whole commit as one statement (one round trip, atomic in autocommit), with data-modifying CTEs that all see the
  * statement's snapshot:
- * - `dup`: the chain's record ids that exist already; any of them refuses the chain;
+ * - `dup`: the chain's record ids that exist already, and the account's reversals whose original is one of them (an id
+ *   spent by a reversal that came first); any of them refuses the chain;
  * - `upd`: the compare-and-set on the account version, whose balance terms refuse new balances that the ledger
  *   deltas do not explain (READ COMMITTED: it waits on a concurrent writer's row lock, then re-checks the new row);
  * - `ins_records`, `ins_ledger`: the chain's rows, only when `upd` happened.
@@ -14,11 +15,13 @@ import type { CommitRequest } from '../port.js';
  * (unknown account), another version, or the expected version with balances that do not add up (a caller bug); the
  * expected version with balances that add up means the row changed after the snapshot (a version conflict).
  */
-export const COMMIT_STATEMENT_NAME = 'catraca_commit_v1';
+export const COMMIT_STATEMENT_NAME = 'catraca_commit_v2';
 
 export const COMMIT_STATEMENT_TEXT = `
 WITH dup AS (
   SELECT * FROM transactions WHERE id = ANY($1::text[])
+  UNION
+  SELECT * FROM transactions WHERE original_id = ANY($1::text[]) AND account_id = $2
 ), upd AS (
   UPDATE accounts SET food = $4, meal = $5, cash = $6, version = version + $10
   WHERE id = $2 AND version = $3 AND food + $7 = $4 AND meal + $8 = $5 AND cash + $9 = $6
@@ -26,12 +29,13 @@ WITH dup AS (
   RETURNING 1
 ), ins_records AS (
   INSERT INTO transactions (id, account_id, kind, amount, mcc, merchant, category, applied_category, code, reason,
-    payload_hash, version, created_at)
+    payload_hash, version, created_at, original_id)
   SELECT r.id, $2, r.kind, r.amount, r.mcc, r.merchant, r.category, r.applied_category, r.code, r.reason,
-    r.payload_hash, $3 + r.ord, r.created_at
+    r.payload_hash, $3 + r.ord, r.created_at, r.original_id
   FROM unnest($1::text[], $11::text[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
-    $18::text[], $19::text[], $20::timestamptz[]) WITH ORDINALITY
-    AS r (id, kind, amount, mcc, merchant, category, applied_category, code, reason, payload_hash, created_at, ord)
+    $18::text[], $19::text[], $20::timestamptz[], $28::text[]) WITH ORDINALITY
+    AS r (id, kind, amount, mcc, merchant, category, applied_category, code, reason, payload_hash, created_at,
+      original_id, ord)
   WHERE EXISTS (SELECT 1 FROM upd)
   ON CONFLICT (id) DO NOTHING
   RETURNING 1
@@ -51,7 +55,7 @@ SELECT
   (SELECT json_agg(json_build_object(
       'id', d.id, 'account_id', d.account_id, 'kind', d.kind, 'amount', d.amount::text, 'mcc', d.mcc,
       'merchant', d.merchant, 'category', d.category, 'applied_category', d.applied_category, 'code', d.code,
-      'reason', d.reason, 'payload_hash', d.payload_hash, 'version', d.version::text,
+      'reason', d.reason, 'payload_hash', d.payload_hash, 'version', d.version::text, 'original_id', d.original_id,
       'created_at', to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
     FROM dup d) AS existing,
   a.version AS snapshot_version,
@@ -92,5 +96,6 @@ export function commitStatementValues(request: CommitRequest, deltas: Balances):
     entry('balanceAfter'),
     entry('version'),
     entry('createdAt'),
+    records.map((r) => r.originalId ?? null),
   ];
 }

@@ -97,4 +97,28 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
       $$;
     `,
   },
+  {
+    version: 4,
+    name: 'reversals: transaction kind, original id, zero-amount reversals; ledger kind',
+    sql: `
+      ALTER TABLE transactions
+        ADD COLUMN original_id TEXT,
+        ALTER COLUMN category DROP NOT NULL,
+        DROP CONSTRAINT transactions_kind_check,
+        DROP CONSTRAINT transactions_amount_check,
+        DROP CONSTRAINT transactions_reason_check,
+        ADD CONSTRAINT transactions_kind_check CHECK (kind IN ('debit', 'credit', 'reversal')),
+        ADD CONSTRAINT transactions_amount_check CHECK (amount > 0 OR (kind = 'reversal' AND amount = 0)),
+        ADD CONSTRAINT transactions_reason_check CHECK (reason IN ('approved', 'insufficient_funds', 'credited',
+          'reversed', 'nothing_to_reverse', 'original_unknown')),
+        ADD CONSTRAINT transactions_original_check CHECK ((kind = 'reversal') = (original_id IS NOT NULL)),
+        ADD CONSTRAINT transactions_category_present CHECK (category IS NOT NULL OR kind = 'reversal');
+      -- A purchase's reversals, and the reversals that spent an id before its purchase arrived.
+      CREATE INDEX transactions_original ON transactions (original_id, account_id) WHERE original_id IS NOT NULL;
+
+      ALTER TABLE ledger
+        DROP CONSTRAINT ledger_kind_check,
+        ADD CONSTRAINT ledger_kind_check CHECK (kind IN ('opening', 'debit', 'credit', 'reversal'));
+    `,
+  },
 ]);

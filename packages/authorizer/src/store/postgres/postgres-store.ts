@@ -163,6 +163,13 @@ export class PostgresStore implements Store {
     return rows[0] === undefined ? undefined : recordFromRow(rows[0]);
   }
 
+  async getWithReversals(ids: readonly string[], options?: StoreCallOptions): Promise<TransactionRecord[]> {
+    const { rows } = await this.#session(options, (s) =>
+      s.query('SELECT * FROM transactions WHERE id = ANY($1::text[]) OR original_id = ANY($1::text[])', [ids]),
+    );
+    return rows.map(recordFromRow);
+  }
+
   async commit(request: CommitRequest, options?: StoreCallOptions): Promise<CommitOutcome> {
     checkCommitRequest(request);
     const { accountId, expectedVersion, records } = request;
@@ -189,14 +196,11 @@ export class PostgresStore implements Store {
       if (row['updated'] === true) return { status: 'committed' };
       const existing = row['existing'];
       if (Array.isArray(existing) && existing.length > 0) {
-        const byId = new Map((existing as Row[]).map((found) => [found['id'], found]));
-        return {
-          status: 'duplicate_id',
-          existing: ids.flatMap((id) => {
-            const found = byId.get(id);
-            return found === undefined ? [] : [recordFromRow(found)];
-          }),
-        };
+        const found = (existing as Row[]).map(recordFromRow);
+        const byId = new Map(found.map((record) => [record.id, record]));
+        // The records of the chain's ids in chain order, then the reversals that spent a chain id.
+        const taken = ids.flatMap((id) => byId.get(id) ?? []);
+        return { status: 'duplicate_id', existing: [...taken, ...found.filter((record) => !taken.includes(record))] };
       }
       if (row['snapshot_version'] === null) return { status: 'unknown_account' };
       // At the expected version, balances that do not add up are a caller bug; balances that do mean the row changed

@@ -105,13 +105,21 @@ export class SqliteStore implements Store {
           );
           this.#logger.info({ version: migration.version, name: migration.name }, 'sqlite migration applied');
         }
+        if ((db.pragma('foreign_key_check') as unknown[]).length > 0) throw new Error('sqlite migration broke a foreign key');
         const known = SQLITE_MIGRATIONS.length;
         if ([...applied].some((version) => version > known)) {
           this.#logger.warn({ known }, 'sqlite schema is newer than this build');
         }
       });
-      // IMMEDIATE: two processes starting on one file serialize on the write lock instead of racing.
-      migrate.immediate();
+      // A table rebuild (migration 3) drops a table that others reference: foreign keys are off while migrating (the
+      // pragma is a no-op inside a transaction) and checked as a whole before the commit.
+      db.pragma('foreign_keys = OFF');
+      try {
+        // IMMEDIATE: two processes starting on one file serialize on the write lock instead of racing.
+        migrate.immediate();
+      } finally {
+        db.pragma('foreign_keys = ON');
+      }
     });
   }
 
@@ -146,6 +154,14 @@ export class SqliteStore implements Store {
     return this.#run(options, () => {
       const row = this.#stmts().getRecord.get(id) as Row | undefined;
       return row === undefined ? undefined : recordFromRow(row);
+    });
+  }
+
+  async getWithReversals(ids: readonly string[], options?: StoreCallOptions): Promise<TransactionRecord[]> {
+    return this.#run(options, () => {
+      const s = this.#stmts();
+      const json = JSON.stringify(ids);
+      return [...(s.getRecords.all(json) as Row[]), ...(s.getReversalsOf.all(json) as Row[])].map(recordFromRow);
     });
   }
 
@@ -210,10 +226,12 @@ export class SqliteStore implements Store {
     this.#commitStep ??= this.#db.transaction((request: CommitRequest): CommitOutcome => {
       const s = this.#stmts();
       const { accountId, expectedVersion, balances, ledger, records } = request;
-      const existing = records
-        .map((record) => s.getRecord.get(record.id) as Row | undefined)
-        .filter((row) => row !== undefined)
-        .map(recordFromRow);
+      // The chain's taken ids, then the reversals that spent one (each record once).
+      const rows = [
+        ...records.map((record) => s.getRecord.get(record.id) as Row | undefined),
+        ...records.flatMap((record) => s.reversalMarks.all(record.id, accountId) as Row[]),
+      ].filter((row) => row !== undefined);
+      const existing = [...new Map(rows.map((row) => [row['id'], row])).values()].map(recordFromRow);
       if (existing.length > 0) return { status: 'duplicate_id', existing };
       const deltas = ledgerDeltas(ledger);
       const updated = s.casAccount.run({
@@ -342,11 +360,16 @@ function prepare(db: BetterSqlite3.Database) {
          AND food + @dFood = @food AND meal + @dMeal = @meal AND cash + @dCash = @cash`,
     ),
     getRecord: db.prepare('SELECT * FROM transactions WHERE id = ?'),
+    getRecords: db.prepare('SELECT * FROM transactions WHERE id IN (SELECT value FROM json_each(?))'),
+    getReversalsOf: db.prepare(
+      `SELECT * FROM transactions WHERE original_id IN (SELECT value FROM json_each(?)) AND original_id IS NOT NULL`,
+    ),
+    reversalMarks: db.prepare('SELECT * FROM transactions WHERE original_id = ? AND account_id = ?'),
     insertRecord: db.prepare(
       `INSERT INTO transactions (id, account_id, kind, amount, mcc, merchant, category, applied_category, code,
-         reason, payload_hash, version, created_at)
+         reason, payload_hash, version, created_at, original_id)
        VALUES (@id, @accountId, @kind, @amount, @mcc, @merchant, @category, @appliedCategory, @code,
-         @reason, @payloadHash, @version, @createdAt)`,
+         @reason, @payloadHash, @version, @createdAt, @originalId)`,
     ),
     listRecords: db.prepare(
       `SELECT * FROM transactions WHERE account_id = @accountId AND (@before IS NULL OR version < @before)
@@ -369,7 +392,7 @@ function prepare(db: BetterSqlite3.Database) {
 
 
 function recordParams(record: TransactionRecord): Record<string, unknown> {
-  return { ...record };
+  return { ...record, originalId: record.originalId ?? null };
 }
 
 function ledgerParams(entry: LedgerEntry): Record<string, unknown> {
