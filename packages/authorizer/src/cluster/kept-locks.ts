@@ -1,0 +1,189 @@
+import { runWithLock, type AcquireOptions, type ConnectionState, type Lock, type LockManager } from '@catraca/coordination';
+import type { Logger } from 'pino';
+
+/** Options of {@link KeptLocks}; defaults in {@link KEPT_LOCKS_DEFAULTS}. */
+export interface KeptLocksOptions {
+  /** Most locks kept while idle; past it the least recently used idle ones are released. Default 10 000. */
+  maxKept?: number;
+  /** A kept lock unused this long is released (in bulk, by a sweep every `idleMs / 2`). Default 30 000 ms. */
+  idleMs?: number;
+  /** Bulk release (one ZooKeeper `multi()` for many locks), when the lock manager has one. */
+  releaseMany?: (locks: readonly Lock[]) => Promise<void>;
+  logger: Logger;
+}
+
+export const KEPT_LOCKS_DEFAULTS = Object.freeze({ maxKept: 10_000, idleMs: 30_000 });
+
+interface Kept {
+  readonly lock: Lock;
+  /** Leases handed out and not yet returned (the account gate hands out one at a time). */
+  leases: number;
+  lastUsed: number;
+  /** Release at the end of the current lease instead of keeping it (revocation, hand-over). */
+  letGo: boolean;
+}
+
+/** What the gate holds: a view of the kept lock whose `release()` returns it to the keeper instead of deleting it. */
+class Lease implements Lock {
+  #returned = false;
+  constructor(
+    private readonly kept: Kept,
+    private readonly onReturn: (kept: Kept) => void,
+  ) {}
+  get key(): string {
+    return this.kept.lock.key;
+  }
+  get fencingToken(): bigint {
+    return this.kept.lock.fencingToken;
+  }
+  get signal(): AbortSignal {
+    return this.kept.lock.signal;
+  }
+  get held(): boolean {
+    return !this.#returned && this.kept.lock.held;
+  }
+  async release(): Promise<void> {
+    if (this.#returned) return;
+    this.#returned = true;
+    this.onReturn(this.kept);
+  }
+}
+
+/**
+ * A {@link LockManager} that keeps what it acquires: the first `acquire` of a key takes the real lock (a ZooKeeper
+ * node), and `release()` only returns it to this keeper, so the next batch of that key pays no ZooKeeper round trip.
+ * Kept locks are let go in bulk when idle for `idleMs`, beyond `maxKept` (least recently used first), when asked to
+ * ({@link letGo}: hand-over on a membership change, a revocation request), and on `close()`. A lock lost underneath
+ * (session expiry) is forgotten at once; its lease's signal fires as the real lock's does.
+ *
+ * Safe only where other processes do not compete for the same keys in the normal course of things — that is what the
+ * cluster routing ensures (every account is served by its home replica); a competitor would wait for the idle expiry.
+ */
+export class KeptLocks implements LockManager {
+  readonly #kept = new Map<string, Kept>();
+  readonly #maxKept: number;
+  readonly #idleMs: number;
+  readonly #sweep: NodeJS.Timeout;
+  readonly #releasing = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(
+    private readonly inner: LockManager,
+    private readonly options: KeptLocksOptions,
+  ) {
+    this.#maxKept = options.maxKept ?? KEPT_LOCKS_DEFAULTS.maxKept;
+    this.#idleMs = options.idleMs ?? KEPT_LOCKS_DEFAULTS.idleMs;
+    if (!Number.isInteger(this.#maxKept) || this.#maxKept < 0) throw new RangeError('maxKept must be an integer >= 0');
+    if (!(this.#idleMs >= 1)) throw new RangeError('idleMs must be >= 1');
+    this.#sweep = setInterval(() => this.#releaseIdle(), Math.max(1, Math.floor(this.#idleMs / 2)));
+    this.#sweep.unref();
+  }
+
+  get state(): ConnectionState {
+    return this.inner.state;
+  }
+
+  /** Number of locks currently kept (leased or idle). */
+  get size(): number {
+    return this.#kept.size;
+  }
+
+  /** The fencing token of the kept lock on `key`, when one is kept and still held. */
+  tokenOf(key: string): bigint | undefined {
+    const kept = this.#kept.get(key);
+    return kept && kept.lock.held ? kept.lock.fencingToken : undefined;
+  }
+
+  /** Keys of the kept locks. */
+  keys(): string[] {
+    return [...this.#kept.keys()];
+  }
+
+  onStateChange(listener: (state: ConnectionState) => void): () => void {
+    return this.inner.onStateChange(listener);
+  }
+
+  withLock<T>(key: string, fn: (lock: Lock) => Promise<T>, options?: AcquireOptions): Promise<T> {
+    return runWithLock(this, key, fn, options);
+  }
+
+  async acquire(key: string, options?: AcquireOptions): Promise<Lock> {
+    const existing = this.#kept.get(key);
+    if (existing && existing.lock.held && !existing.letGo && existing.leases === 0) {
+      existing.leases++;
+      return new Lease(existing, (k) => this.#return(k));
+    }
+    if (existing && !existing.lock.held) this.#kept.delete(key);
+    const lock = await this.inner.acquire(key, options);
+    const kept: Kept = { lock, leases: 1, lastUsed: performance.now(), letGo: false };
+    this.#kept.set(key, kept);
+    lock.signal.addEventListener('abort', () => {
+      if (this.#kept.get(key) === kept) this.#kept.delete(key);
+    }, { once: true });
+    if (this.#kept.size > this.#maxKept) this.#evict(this.#kept.size - this.#maxKept);
+    return new Lease(kept, (k) => this.#return(k));
+  }
+
+  /**
+   * Lets go of the kept locks whose key matches: idle ones at once (in bulk), leased ones when their lease ends.
+   * Returns how many were kept.
+   */
+  letGo(match: (key: string) => boolean, limit = Infinity): number {
+    const idle: Kept[] = [];
+    let count = 0;
+    for (const [key, kept] of this.#kept) {
+      if (count >= limit) break;
+      if (!match(key) || kept.letGo) continue;
+      count++;
+      kept.letGo = true;
+      if (kept.leases === 0) idle.push(kept);
+    }
+    this.#releaseAll(idle);
+    return count;
+  }
+
+  /** Releases every kept lock, then closes the inner lock manager. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    this.#releaseAll([...this.#kept.values()]);
+    await Promise.allSettled([...this.#releasing]);
+    await this.inner.close();
+  }
+
+  /** Waits for the bulk releases under way. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#releasing]);
+  }
+
+  #return(kept: Kept): void {
+    kept.leases--;
+    kept.lastUsed = performance.now();
+    if (kept.leases === 0 && (kept.letGo || this.#closed || !kept.lock.held)) this.#releaseAll([kept]);
+  }
+
+  #releaseIdle(): void {
+    const before = performance.now() - this.#idleMs;
+    this.#releaseAll([...this.#kept.values()].filter((k) => k.leases === 0 && k.lastUsed <= before));
+  }
+
+  #evict(count: number): void {
+    const idle = [...this.#kept.values()].filter((k) => k.leases === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    this.#releaseAll(idle.slice(0, count));
+  }
+
+  #releaseAll(list: readonly Kept[]): void {
+    const locks: Lock[] = [];
+    for (const kept of list) {
+      if (this.#kept.get(kept.lock.key) === kept) this.#kept.delete(kept.lock.key);
+      if (kept.lock.held) locks.push(kept.lock);
+    }
+    if (locks.length === 0) return;
+    const { releaseMany, logger } = this.options;
+    const done = (releaseMany ? releaseMany(locks) : Promise.all(locks.map((l) => l.release())).then(() => {}))
+      .catch((error: unknown) => logger.warn({ err: error, locks: locks.length }, 'releasing kept locks failed'))
+      .finally(() => this.#releasing.delete(done));
+    this.#releasing.add(done);
+  }
+}
