@@ -80,7 +80,13 @@ function openCache(config: Config, logger: Logger): ResultCache {
 export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
   const metrics = new Metrics();
   const store = await openStore(config, logger);
-  const locks = await openLocks(config, logger);
+  const baseLocks = await openLocks(config, logger);
+  // Cluster routing and ownership: each account is served by its home replica, which keeps the account's lock.
+  const cluster =
+    baseLocks && config.LOCK === 'zookeeper' && config.CLUSTER_SECRET !== undefined
+      ? await (await import('./cluster/open-cluster.js')).openCluster(config, baseLocks, metrics, logger)
+      : undefined;
+  const locks: LockManager | undefined = cluster?.locks ?? baseLocks;
   const cache = openCache(config, logger);
   cache.onOutcome((outcome) => metrics.cacheLookups.inc({ outcome }));
   if (locks) {
@@ -99,6 +105,13 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     cache,
     locks,
     lockKey: (accountId) => `account-${accountId}`,
+    ...(cluster
+      ? {
+          router: cluster.requestRouter,
+          fenceWithLockToken: true,
+          onFenced: (key: string) => cluster.locks.letGo((k) => k === key),
+        }
+      : {}),
     lockUnavailable: config.LOCK_UNAVAILABLE,
     maxBatch: config.LOCK_BATCH_MAX,
     maxHoldMs: config.LOCK_BATCH_HOLD_MS,
@@ -107,6 +120,8 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     logger: logger.child({ component: 'authorizer' }),
     commitTimeoutMs: config.STORE_COMMIT_TIMEOUT_MS,
   });
+
+  await cluster?.start(authorizer);
 
   let draining = false;
   const readiness = async (): Promise<ReadinessReport> => {
@@ -146,11 +161,14 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     metrics,
     drain: () => {
       draining = true;
+      void cluster?.drain();
     },
     close: () =>
       (closed ??= (async () => {
         draining = true;
+        await cluster?.drain();
         await authorizer.idle();
+        await cluster?.close();
         await rules.stop();
         await locks?.close();
         await cache.close();

@@ -6,10 +6,18 @@ import { canonicalCreditPayload, canonicalDebitPayload, payloadHash } from '../d
 import type { Account, Category, TransactionRecord } from '../domain/types.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/port.js';
-import { AccountGate, GateRefusal, type GateContext, type GateJob, type LockUnavailablePolicy } from './account-gate.js';
+import {
+  AccountGate,
+  GateRefusal,
+  type AccountGateOptions,
+  type GateContext,
+  type GateJob,
+  type LockUnavailablePolicy,
+} from './account-gate.js';
 import { fromRecord, refused, type Outcome } from './outcome.js';
 import { planChain, type Planned } from './plan.js';
 import type { RuleBook } from './rule-book.js';
+import type { RequestRouter } from './routing.js';
 
 /** A validated authorization request; money already in integer centavos. */
 export interface DebitRequest {
@@ -51,6 +59,22 @@ export interface AuthorizerOptions {
   logger: Logger;
   /** Upper bound on one commit once it has started (a commit is never abandoned half-way by the request deadline). */
   commitTimeoutMs: number;
+  /** Cluster routing: requests whose account is homed on another replica are served there. Default: all here. */
+  router?: RequestRouter;
+  /**
+   * Write the held lock's fencing token with every commit as the account's owner epoch, so that the store refuses a
+   * commit from an older owner (cluster ownership). Only for a lock whose tokens increase across processes
+   * (ZooKeeper's czxid). Default false.
+   */
+  fenceWithLockToken?: boolean;
+  /** Called with the lock key when the store fenced a commit (see {@link AccountGateOptions.onFenced}). */
+  onFenced?: (key: string) => void;
+}
+
+/** How a request reached this replica. */
+export interface ServeOptions {
+  /** Forwarded by another replica: serve it here, never forward it again (one hop). */
+  forwarded?: boolean;
 }
 
 interface CachedAnswer {
@@ -78,6 +102,7 @@ export class Authorizer {
       maxHoldMs: options.maxHoldMs,
       metrics: options.metrics,
       logger: options.logger,
+      ...(options.onFenced ? { onFenced: options.onFenced } : {}),
     });
   }
 
@@ -87,18 +112,23 @@ export class Authorizer {
   }
 
   /** Authorizes a purchase. Never throws: every failure is a `07` with its reason. */
-  authorize(request: DebitRequest, signal: AbortSignal): Promise<Outcome> {
+  async authorize(request: DebitRequest, signal: AbortSignal, serve: ServeOptions = {}): Promise<Outcome> {
     const hash = payloadHash(canonicalDebitPayload(request));
     // A server-made id is new by construction: nothing to look up, nothing to wait for.
-    if (request.id === undefined) return this.#process({ kind: 'debit', id: randomUUID(), hash, request }, signal);
-    const job: Job = { kind: 'debit', id: request.id, hash, request };
-    return this.#once(job, signal);
+    const fresh = request.id === undefined;
+    const job: Job = { kind: 'debit', id: request.id ?? randomUUID(), hash, request };
+    const routed = serve.forwarded ? undefined : await this.options.router?.route(job, signal);
+    if (routed) return routed;
+    return fresh ? this.#process(job, signal) : this.#once(job, signal);
   }
 
-  /** Credits (tops up) one category. Same idempotency, lock and fence as a debit. */
-  credit(request: CreditRequest, signal: AbortSignal): Promise<Outcome> {
+  /** Credits (tops up) one category. Same idempotency, lock, fence and routing as a debit. */
+  async credit(request: CreditRequest, signal: AbortSignal, serve: ServeOptions = {}): Promise<Outcome> {
     const hash = payloadHash(canonicalCreditPayload(request));
-    return this.#once({ kind: 'credit', id: request.id, hash, request }, signal);
+    const job: Job = { kind: 'credit', id: request.id, hash, request };
+    const routed = serve.forwarded ? undefined : await this.options.router?.route(job, signal);
+    if (routed) return routed;
+    return this.#once(job, signal);
   }
 
   /** In-process single flight per id: a concurrent duplicate waits for the first and gets its answer. */
@@ -180,6 +210,7 @@ export class Authorizer {
       if (ctx.mustNotCommit()) return failAll('unavailable');
 
       const chain: Planned = planChain(account, pending.map((i) => jobs[i]!.input), this.options.rules.rules);
+      if (this.options.fenceWithLockToken && ctx.lock) chain.request.ownerEpoch = ctx.lock.fencingToken;
       const started = performance.now();
       let result;
       try {
@@ -211,6 +242,14 @@ export class Authorizer {
         case 'unknown_account':
           ctx.account = undefined;
           return failAll('unknown_account');
+        case 'fenced':
+          // A newer owner has committed on this account: this replica's lock is stale whatever it believes. Nothing
+          // was written; the lock is let go so that the next request acquires (or is routed) afresh.
+          ctx.account = undefined;
+          metrics.versionConflicts.inc();
+          logger.warn({ account: accountId, epoch: String(ctx.lock?.fencingToken) }, 'commit fenced by a newer owner epoch');
+          ctx.fenced();
+          return failAll('unavailable');
       }
     }
   }

@@ -9,7 +9,9 @@ export type Reason =
   | 'unknown_account'
   | 'id_conflict'
   | 'deadline_exceeded'
-  | 'unavailable';
+  | 'unavailable'
+  /** A request forwarded to its account's home replica got no answer in time: the owner may still commit it. */
+  | 'in_progress';
 
 /** The answer to one authorization or credit. */
 export interface Outcome {
