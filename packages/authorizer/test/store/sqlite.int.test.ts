@@ -114,6 +114,7 @@ describe('SqliteStore specifics', () => {
       expect(raw.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([
         { version: 1 },
         { version: 2 },
+        { version: 3 },
       ]);
     } finally {
       raw.close();

@@ -1,4 +1,4 @@
-import { MongoClient, MongoError, MongoErrorLabel, MongoServerError } from 'mongodb';
+import { Long, MongoClient, MongoError, MongoErrorLabel, MongoServerError } from 'mongodb';
 import type { Abortable, ClientSession, Collection, Db, Document, FindOptions, TransactionOptions } from 'mongodb';
 import type { Account, Balances, LedgerEntry, MerchantRule, TransactionRecord } from '../../domain/types.js';
 import { AccountExistsError, ConfigError, InvalidDocumentError, StoreUnavailableError } from '../../errors.js';
@@ -42,6 +42,8 @@ interface AccountDoc {
   balances: Balances;
   version: number;
   createdAt: string;
+  /** Epoch of the last owner that committed (cluster ownership fencing); absent = none yet. */
+  ownerEpoch?: Long;
 }
 type RecordDoc = Omit<TransactionRecord, 'id'> & { _id: string };
 /** `index` orders the entries of one commit (a chain; opening entries: FOOD, MEAL, CASH). */
@@ -184,22 +186,37 @@ export class MongoStore implements Store {
         if (existing.length > 0) return { status: 'duplicate_id', existing };
         throwIfAborted(signal);
         // The compare-and-set fence; $expr refuses new balances that the ledger deltas do not explain.
+        const epoch = request.ownerEpoch === undefined ? undefined : Long.fromBigInt(request.ownerEpoch);
         const updated = await this.#accounts.updateOne(
           {
             _id: accountId,
             version: expectedVersion,
+            ...(epoch === undefined ? {} : { $or: [{ ownerEpoch: { $exists: false } }, { ownerEpoch: { $lte: epoch } }] }),
             $expr: {
               $and: (['FOOD', 'MEAL', 'CASH'] as const).map((c) => ({
                 $eq: [{ $add: [`$balances.${c}`, deltas[c]] }, balances[c]],
               })),
             },
           },
-          { $set: { balances: { ...balances } }, $inc: { version: records.length } },
+          {
+            $set: { balances: { ...balances }, ...(epoch === undefined ? {} : { ownerEpoch: epoch }) },
+            $inc: { version: records.length },
+          },
           { session },
         );
         if (updated.matchedCount === 0) {
-          const current = await this.#accounts.findOne({ _id: accountId }, { session, projection: { version: 1 } });
+          const current = await this.#accounts.findOne(
+            { _id: accountId },
+            { session, projection: { version: 1, ownerEpoch: 1 } },
+          );
           if (current === null) return { status: 'unknown_account' };
+          if (
+            request.ownerEpoch !== undefined &&
+            current.ownerEpoch !== undefined &&
+            BigInt(current.ownerEpoch.toString()) > request.ownerEpoch
+          ) {
+            return { status: 'fenced' };
+          }
           if (toSafeInteger(current.version) !== expectedVersion) return { status: 'version_conflict' };
           throw conservationError(accountId);
         }

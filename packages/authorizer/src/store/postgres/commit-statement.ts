@@ -5,7 +5,8 @@ import type { CommitRequest } from '../port.js';
  * A whole commit as one statement (one round trip, atomic in autocommit), with data-modifying CTEs that all see the
  * statement's snapshot:
  * - `dup`: the chain's record ids that exist already; any of them refuses the chain;
- * - `upd`: the compare-and-set on the account version, whose balance terms refuse new balances that the ledger
+ * - `upd`: the compare-and-set on the account version and, when the commit carries an owner epoch ($28), on the stored
+ *   epoch being no newer (it then stores that epoch), whose balance terms refuse new balances that the ledger
  *   deltas do not explain (READ COMMITTED: it waits on a concurrent writer's row lock, then re-checks the new row);
  * - `ins_records`, `ins_ledger`: the chain's rows, only when `upd` happened.
  * A record id inserted by another writer after the snapshot makes `ON CONFLICT` skip that row (after waiting for the
@@ -14,14 +15,16 @@ import type { CommitRequest } from '../port.js';
  * (unknown account), another version, or the expected version with balances that do not add up (a caller bug); the
  * expected version with balances that add up means the row changed after the snapshot (a version conflict).
  */
-export const COMMIT_STATEMENT_NAME = 'catraca_commit_v1';
+export const COMMIT_STATEMENT_NAME = 'catraca_commit_v2';
 
 export const COMMIT_STATEMENT_TEXT = `
 WITH dup AS (
   SELECT * FROM transactions WHERE id = ANY($1::text[])
 ), upd AS (
-  UPDATE accounts SET food = $4, meal = $5, cash = $6, version = version + $10
-  WHERE id = $2 AND version = $3 AND food + $7 = $4 AND meal + $8 = $5 AND cash + $9 = $6
+  UPDATE accounts SET food = $4, meal = $5, cash = $6, version = version + $10,
+    owner_epoch = COALESCE($28::bigint, owner_epoch)
+  WHERE id = $2 AND version = $3 AND ($28::bigint IS NULL OR owner_epoch <= $28::bigint)
+    AND food + $7 = $4 AND meal + $8 = $5 AND cash + $9 = $6
     AND NOT EXISTS (SELECT 1 FROM dup)
   RETURNING 1
 ), ins_records AS (
@@ -55,6 +58,7 @@ SELECT
       'created_at', to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
     FROM dup d) AS existing,
   a.version AS snapshot_version,
+  ($28::bigint IS NOT NULL AND a.owner_epoch > $28::bigint) AS snapshot_fenced,
   (a.food + $7 = $4 AND a.meal + $8 = $5 AND a.cash + $9 = $6) AS snapshot_conserved
 FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.id = $2
 `;
@@ -92,5 +96,6 @@ export function commitStatementValues(request: CommitRequest, deltas: Balances):
     entry('balanceAfter'),
     entry('version'),
     entry('createdAt'),
+    request.ownerEpoch === undefined ? null : request.ownerEpoch.toString(),
   ];
 }

@@ -97,4 +97,10 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
       $$;
     `,
   },
+  {
+    version: 4,
+    name: 'owner epoch (cluster ownership fencing)',
+    // The epoch (lock fencing token) of the last owner that committed; 0 = none yet. A commit with an older one fails.
+    sql: `ALTER TABLE accounts ADD COLUMN IF NOT EXISTS owner_epoch BIGINT NOT NULL DEFAULT 0 CHECK (owner_epoch >= 0);`,
+  },
 ]);

@@ -78,4 +78,10 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = Object.freeze([
         WHERE EXISTS (SELECT 1 FROM merchant_rules);
     `,
   },
+  {
+    version: 3,
+    name: 'owner epoch (cluster ownership fencing)',
+    // The epoch (lock fencing token) of the last owner that committed; 0 = none yet. A commit with an older one fails.
+    sql: `ALTER TABLE accounts ADD COLUMN owner_epoch INTEGER NOT NULL DEFAULT 0 CHECK (owner_epoch >= 0);`,
+  },
 ]);
