@@ -1,4 +1,16 @@
-export type { AcquireOptions, ConnectionState, Lock, LockManager, Logger } from './types.js';
+export type {
+  AcquireOptions,
+  ConnectionState,
+  Coordinator,
+  GroupMembership,
+  Lock,
+  LockJson,
+  LockManager,
+  Logger,
+  Participant,
+  RevocableLockManager,
+  TryAcquireManyOptions,
+} from './types.js';
 export { silentLogger } from './types.js';
 export {
   ClosedError,
@@ -7,11 +19,12 @@ export {
   InvalidArgumentError,
   LockLostError,
   LockTimeoutError,
+  ReentrantLockError,
 } from './errors.js';
 export type { CoordinationErrorCode, LockLostReason } from './errors.js';
 export { LocalLockManager } from './local-lock-manager.js';
 export { runWithLock } from './with-lock.js';
-export { ZooKeeperLockManager } from './zookeeper/zookeeper-lock-manager.js';
+export { REVOKE_MESSAGE, ZooKeeperLockManager } from './zookeeper/zookeeper-lock-manager.js';
 export { ZOOKEEPER_DEFAULTS } from './zookeeper/options.js';
 export type { DigestAuth, ZooKeeperLockManagerOptions } from './zookeeper/options.js';
 export { RedisLockManager } from './redis/redis-lock-manager.js';

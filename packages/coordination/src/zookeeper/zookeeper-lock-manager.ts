@@ -1,21 +1,38 @@
 import zookeeper from 'node-zookeeper-client';
+import type { Event } from 'node-zookeeper-client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ClosedError,
   CoordinationUnavailableError,
-  LockLostError,
+  InvalidArgumentError,
   LockTimeoutError,
-  type LockLostReason,
 } from '../errors.js';
-import type { AcquireOptions, ConnectionState, Lock, LockManager } from '../types.js';
-import { assertKey, waitSignal } from '../wait.js';
-import { runWithLock } from '../with-lock.js';
+import type {
+  AcquireOptions,
+  ConnectionState,
+  Coordinator,
+  GroupMembership,
+  Lock,
+  Participant,
+  TryAcquireManyOptions,
+} from '../types.js';
+import { assertDistinctKeys, assertKey, assertName, resolveWait } from '../wait.js';
+import { assertNotReentrant, runWithLock } from '../with-lock.js';
+import { createBatch, removeBatch } from './batch.js';
+import { DeletionWatches } from './deletion-watches.js';
+import { ZooKeeperGroupMembership } from './group-membership.js';
 import { baseName, lockNodePrefix, newAttemptId, sortLockNodes } from './lock-node-name.js';
+import { MULTI_CHUNK } from './multi.js';
 import { resolveOptions, ZOOKEEPER_DEFAULTS, type ResolvedOptions, type ZooKeeperLockManagerOptions } from './options.js';
 import { ConnectionTrouble, ServerError, ZK, ZkSession } from './session.js';
+import { Topics } from './topics.js';
+import { ZooKeeperLock } from './zookeeper-lock.js';
+import { zxidToBigInt } from './zxid.js';
 
 const EPHEMERAL_SEQUENTIAL = zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL;
 const PERSISTENT = zookeeper.CreateMode.PERSISTENT;
+/** What Apache Curator's `Revoker` writes on a holder's node; the same bytes, so the two interoperate. */
+export const REVOKE_MESSAGE = Buffer.from('__REVOKE__');
 
 /** One acquisition: its node (once created) and what is known about it. */
 interface Attempt {
@@ -31,46 +48,18 @@ interface Attempt {
   abandoned: boolean;
 }
 
-class ZooKeeperLock implements Lock {
-  readonly #controller = new AbortController();
-  #held = true;
-
-  constructor(
-    readonly key: string,
-    readonly fencingToken: bigint,
-    readonly path: string,
-    readonly generation: number,
-    private readonly onRelease: (lock: ZooKeeperLock) => Promise<void>,
-  ) {}
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  get held(): boolean {
-    return this.#held;
-  }
-
-  async release(): Promise<void> {
-    if (!this.#held) return;
-    this.#held = false;
-    await this.onRelease(this);
-  }
-
-  lose(reason: LockLostReason): void {
-    if (!this.#held) return;
-    this.#held = false;
-    this.#controller.abort(new LockLostError(this.key, reason));
-  }
-}
+/** A try-lock (`timeoutMs: 0`) found the key busy. */
+class Busy extends Error {}
 
 /**
  * Per-key mutual exclusion across processes on ZooKeeper, after Apache Curator's `InterProcessMutex`: per key,
  * ephemeral sequential nodes under `/<namespace>/locks/<key>`; the lowest sequence holds the lock; each waiter
  * watches only its predecessor. One ZooKeeper session per manager serves all its locks: make one manager per process.
- * Each lock's fencing token is its node's creation zxid, which strictly increases across holders.
+ * Each lock's fencing token is its node's creation zxid, which strictly increases across holders. Also revocation
+ * (Curator's `Revoker`), participants, batched try-locks and releases in one `multi()`, group membership and change
+ * notification ({@link Coordinator}).
  */
-export class ZooKeeperLockManager implements LockManager {
+export class ZooKeeperLockManager implements Coordinator {
   /** Defaults of every optional constructor option. */
   static readonly DEFAULTS = ZOOKEEPER_DEFAULTS;
   readonly #options: ResolvedOptions;
@@ -81,6 +70,9 @@ export class ZooKeeperLockManager implements LockManager {
   readonly #reapTimers = new Map<string, NodeJS.Timeout>();
   readonly #waits = new Set<AbortController>();
   readonly #background = new Set<Promise<unknown>>();
+  readonly #deletions: DeletionWatches;
+  readonly #groups = new Set<ZooKeeperGroupMembership>();
+  readonly #topics: Topics;
   readonly #root: string;
   #closed = false;
 
@@ -88,6 +80,8 @@ export class ZooKeeperLockManager implements LockManager {
     this.#options = resolveOptions(options);
     this.#root = `/${this.#options.namespace}`;
     this.#session = new ZkSession(this.#options);
+    this.#deletions = new DeletionWatches(this.#session);
+    this.#topics = new Topics(this.#session, this.#root, this.#options.logger);
     this.#session.onState((state) => this.#onState(state));
   }
 
@@ -115,8 +109,9 @@ export class ZooKeeperLockManager implements LockManager {
 
   async acquire(key: string, options?: AcquireOptions): Promise<Lock> {
     assertKey(key);
+    assertNotReentrant(this, key);
     if (this.#closed) throw new ClosedError();
-    const callerSignal = waitSignal(options);
+    const { signal: callerSignal, tryOnce } = resolveWait(options);
     if (callerSignal?.aborted) throw new LockTimeoutError(key, { cause: callerSignal.reason });
 
     // One signal for this wait: the caller's deadline, or close().
@@ -127,7 +122,7 @@ export class ZooKeeperLockManager implements LockManager {
     const attempt: Attempt = {
       key,
       id: newAttemptId(),
-      parent: `${this.#root}/locks/${key}`,
+      parent: this.#parentOf(key),
       generation: this.#session.generation,
       path: undefined,
       token: undefined,
@@ -136,15 +131,182 @@ export class ZooKeeperLockManager implements LockManager {
     };
     this.#busy(key, +1);
     try {
-      return await this.#acquireLoop(attempt, wait.signal);
+      const granted = await this.#acquireLoop(attempt, wait.signal, tryOnce);
+      return this.#grant(key, granted.path, granted.token, attempt.generation, options?.onRevocationRequested);
     } catch (error) {
       this.#busy(key, -1);
       this.#abandon(attempt);
+      if (error instanceof Busy && !this.#closed) throw new LockTimeoutError(key);
       throw this.#acquireError(key, error, callerSignal);
     } finally {
       callerSignal?.removeEventListener('abort', forward);
       this.#waits.delete(wait);
     }
+  }
+
+  /**
+   * Who holds and who waits on `key`, holder first, waiters in queue order; `sessionId` is the node's
+   * `ephemeralOwner` in hex. A snapshot: it may be stale by the time it is read.
+   */
+  async participants(key: string, options: { signal?: AbortSignal } = {}): Promise<Participant[]> {
+    assertKey(key);
+    if (this.#closed) throw new ClosedError();
+    const parent = this.#parentOf(key);
+    try {
+      const nodes = sortLockNodes(await this.#children(parent, options.signal));
+      const stats = await Promise.all(
+        nodes.map((node) => this.#session.exists(`${parent}/${node.name}`, undefined, options).then(([stat]) => stat)),
+      );
+      const found: Participant[] = [];
+      nodes.forEach((node, i) => {
+        const stat = stats[i];
+        if (stat) found.push({ node: node.name, sessionId: stat.ephemeralOwner.toString('hex'), isHolder: found.length === 0 });
+      });
+      return found;
+    } catch (error) {
+      throw this.#requestError(error);
+    }
+  }
+
+  /**
+   * Curator's `Revoker.attemptRevoke`: writes `__REVOKE__` on the current holder's node, whose data watch calls its
+   * `onRevocationRequested`. Resolves false when nobody holds `key`.
+   */
+  async requestRevocation(key: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    assertKey(key);
+    if (this.#closed) throw new ClosedError();
+    const parent = this.#parentOf(key);
+    try {
+      for (let round = 0; round < 10; round++) {
+        const [holder] = sortLockNodes(await this.#children(parent, options.signal));
+        if (!holder) return false;
+        try {
+          await this.#session.call((client, cb) => client.setData(`${parent}/${holder.name}`, REVOKE_MESSAGE, -1, cb as never), options);
+          return true;
+        } catch (error) {
+          // The holder released meanwhile: ask the next one.
+          if (!(error instanceof ServerError && error.zkCode === ZK['NO_NODE'])) throw error;
+        }
+      }
+      return false;
+    } catch (error) {
+      throw this.#requestError(error);
+    }
+  }
+
+  /**
+   * Try-locks several keys: one `multi()` creates a lock node for every key (500 per transaction at most; parents
+   * are created persistent if missing, then the batch is retried), one read round lists every key's queue, and the
+   * nodes of the keys that turned out busy are deleted in one more `multi()`. Returns the locks of the free keys; all
+   * locks of one transaction share its zxid as fencing token (still strictly increasing per key). A create whose
+   * reply was lost is found by its protected-mode GUID, never re-sent blindly.
+   */
+  async tryAcquireMany(keys: readonly string[], options: TryAcquireManyOptions = {}): Promise<Map<string, Lock>> {
+    assertDistinctKeys(keys);
+    for (const key of keys) assertNotReentrant(this, key);
+    if (this.#closed) throw new ClosedError();
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const locks = new Map<string, Lock>();
+    for (let from = 0; from < keys.length; from += MULTI_CHUNK) {
+      const chunk = keys.slice(from, from + MULTI_CHUNK);
+      for (const key of chunk) this.#busy(key, +1);
+      let batch;
+      try {
+        batch = await createBatch(this.#batchContext(), chunk, signal);
+      } catch (error) {
+        for (const key of chunk) this.#busy(key, -1);
+        if (this.#closed) throw new ClosedError({ cause: error });
+        throw this.#requestError(error);
+      }
+      const losers: string[] = [];
+      for (const key of chunk) {
+        const node = batch.nodes.get(key);
+        if (node && node.free && batch.generation === this.#session.generation && !this.#closed) {
+          locks.set(key, this.#grant(key, node.path, batch.token, batch.generation, options.onRevocationRequested));
+        } else {
+          if (node) losers.push(node.path);
+          this.#busy(key, -1);
+        }
+      }
+      if (losers.length > 0) this.#track(this.#removeOrDefer(losers, batch.generation));
+    }
+    return locks;
+  }
+
+  /** Releases many locks, deleting their nodes in one `multi()` (500 per transaction at most). */
+  async releaseMany(locks: readonly Lock[]): Promise<void> {
+    if (!Array.isArray(locks)) throw new InvalidArgumentError('locks must be an array');
+    const mine: ZooKeeperLock[] = [];
+    const others: Lock[] = [];
+    for (const lock of locks) {
+      if (lock instanceof ZooKeeperLock && this.#held.has(lock)) {
+        if (lock.markReleased()) mine.push(lock);
+      } else if (lock && typeof lock.release === 'function') {
+        others.push(lock);
+      } else {
+        throw new InvalidArgumentError('releaseMany takes locks');
+      }
+    }
+    for (const lock of mine) this.#held.delete(lock);
+    const tasks: Promise<unknown>[] = others.map((lock) => lock.release());
+    for (let from = 0; from < mine.length; from += MULTI_CHUNK) {
+      const chunk = mine.slice(from, from + MULTI_CHUNK);
+      tasks.push(
+        removeBatch(this.#session, chunk.map((lock) => lock.path)).then(
+          () => undefined,
+          // One node deleted by someone else (NO_NODE) fails the whole transaction; so does a lost connection:
+          // release one by one, which notices the missing node and retries the rest in the background.
+          () => Promise.all(chunk.map((lock) => this.#releaseNode(lock))),
+        ).finally(() => {
+          for (const lock of chunk) this.#busy(lock.key, -1);
+        }),
+      );
+    }
+    await Promise.all(tasks);
+  }
+
+  /**
+   * Joins `group` as `memberId`: an ephemeral node `/<namespace>/groups/<group>/<memberId>` holding `data`,
+   * registered again by every new session (after waiting out a node its previous session left) and after a deletion
+   * by hand. Resolves once registered and the member list is loaded.
+   */
+  async joinGroup(group: string, memberId: string, data: string, options: { signal?: AbortSignal } = {}): Promise<GroupMembership> {
+    assertName('group', group);
+    assertName('member id', memberId);
+    if (typeof data !== 'string') throw new InvalidArgumentError('member data must be a string');
+    if (this.#closed) throw new ClosedError();
+    const membership = new ZooKeeperGroupMembership(this.#session, `${this.#root}/groups/${group}`, group, memberId, data, this.#options, () =>
+      this.#groups.delete(membership),
+    );
+    this.#groups.add(membership);
+    try {
+      await membership.start(options.signal);
+    } catch (error) {
+      await membership.leave().catch(() => {});
+      if (this.#closed) throw new ClosedError({ cause: error });
+      throw this.#requestError(error);
+    }
+    return membership;
+  }
+
+  /** Bumps `/<namespace>/topics/<topic>` (created persistent on first use): every `watch(topic)` fires. */
+  async notify(topic: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    assertName('topic', topic);
+    if (this.#closed) throw new ClosedError();
+    try {
+      await this.#topics.notify(topic, options.signal);
+    } catch (error) {
+      throw this.#requestError(error);
+    }
+  }
+
+  /** Data watch on `/<namespace>/topics/<topic>`: `listener` runs after every bump and after every reconnection. */
+  watch(topic: string, listener: () => void): () => void {
+    assertName('topic', topic);
+    if (typeof listener !== 'function') throw new InvalidArgumentError('listener must be a function');
+    if (this.#closed) throw new ClosedError();
+    return this.#topics.watch(topic, listener);
   }
 
   async close(): Promise<void> {
@@ -153,12 +315,48 @@ export class ZooKeeperLockManager implements LockManager {
     for (const timer of this.#reapTimers.values()) clearTimeout(timer);
     this.#reapTimers.clear();
     for (const wait of this.#waits) wait.abort(new ClosedError());
+    this.#topics.close();
+    const leaving = [...this.#groups].map((g) => g.leave().catch(() => {}));
     const releases = [...this.#held].map((lock) => {
       lock.lose('closed');
       return this.#deleteNode(lock.path).catch(() => {});
     });
-    await Promise.allSettled([...releases, ...this.#background]);
+    await Promise.allSettled([...leaving, ...releases, ...this.#background]);
     await this.#session.close();
+  }
+
+  #parentOf(key: string): string {
+    return `${this.#root}/locks/${key}`;
+  }
+
+  #batchContext(): Parameters<typeof createBatch>[0] {
+    return {
+      session: this.#session,
+      parentOf: (key) => this.#parentOf(key),
+      ensureParent: (parent, signal) => this.#ensureParent(parent, signal),
+      logger: this.#options.logger,
+      operationTimeoutMs: this.#options.operationTimeoutMs,
+      track: (task) => this.#track(task),
+    };
+  }
+
+  async #children(parent: string, signal: AbortSignal | undefined): Promise<string[]> {
+    try {
+      const [names] = await this.#session.getChildren(parent, { signal });
+      return names;
+    } catch (error) {
+      if (error instanceof ServerError && error.zkCode === ZK['NO_NODE']) return [];
+      throw error;
+    }
+  }
+
+  #requestError(error: unknown): Error {
+    if (this.#closed || error instanceof ClosedError) return new ClosedError({ cause: error });
+    if (error instanceof CoordinationUnavailableError || error instanceof InvalidArgumentError) return error;
+    if (error instanceof ConnectionTrouble || error instanceof ServerError) {
+      return new CoordinationUnavailableError(`ZooKeeper request failed: ${error.message}`, { cause: error });
+    }
+    return error instanceof Error ? error : new CoordinationUnavailableError(String(error), { cause: error });
   }
 
   #acquireError(key: string, error: unknown, callerSignal: AbortSignal | undefined): Error {
@@ -169,14 +367,10 @@ export class ZooKeeperLockManager implements LockManager {
         ? new LockTimeoutError(key, { cause: callerSignal.reason })
         : new CoordinationUnavailableError('ZooKeeper did not answer before the wait ended', { cause: error });
     }
-    if (error instanceof CoordinationUnavailableError) return error;
-    if (error instanceof ConnectionTrouble || error instanceof ServerError) {
-      return new CoordinationUnavailableError(`ZooKeeper request failed: ${error.message}`, { cause: error });
-    }
-    return error instanceof Error ? error : new CoordinationUnavailableError(String(error), { cause: error });
+    return this.#requestError(error);
   }
 
-  async #acquireLoop(attempt: Attempt, signal: AbortSignal): Promise<Lock> {
+  async #acquireLoop(attempt: Attempt, signal: AbortSignal, tryOnce: boolean): Promise<{ path: string; token: bigint }> {
     for (;;) {
       signal.throwIfAborted();
       const generation = this.#session.generation;
@@ -201,7 +395,11 @@ export class ZooKeeperLockManager implements LockManager {
           attempt.path = undefined;
           continue;
         }
-        if (index === 0) return this.#grant(attempt, path);
+        if (index === 0) {
+          if (attempt.token === undefined) throw new Error(`no fencing token for the lock node of "${attempt.key}"`);
+          return { path, token: attempt.token };
+        }
+        if (tryOnce) throw new Busy();
         const predecessor = nodes[index - 1];
         if (predecessor) await this.#waitForDeletion(`${attempt.parent}/${predecessor.name}`, attempt, signal);
       } catch (error) {
@@ -277,7 +475,7 @@ export class ZooKeeperLockManager implements LockManager {
     return stat ? zxidToBigInt(stat.czxid) : undefined;
   }
 
-  async #ensureParent(parent: string, signal: AbortSignal): Promise<void> {
+  async #ensureParent(parent: string, signal: AbortSignal | undefined): Promise<void> {
     const create = async (path: string): Promise<boolean> => {
       try {
         await this.#session.create(path, PERSISTENT, { signal });
@@ -294,7 +492,10 @@ export class ZooKeeperLockManager implements LockManager {
     await create(parent);
   }
 
-  /** Resolves when `path` is gone, changed, or the session was lost; watches only that node (no herd). */
+  /**
+   * Resolves when `path` is gone, changed, or the session was lost; watches only that node (no herd), through one
+   * watch shared by every local waiter on it ({@link DeletionWatches}), so a waiter that gives up leaves nothing.
+   */
   #waitForDeletion(path: string, attempt: Attempt, signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let done = false;
@@ -303,6 +504,7 @@ export class ZooKeeperLockManager implements LockManager {
         done = true;
         signal.removeEventListener('abort', onAbort);
         offState();
+        offWatch();
         if (error === undefined) resolve();
         else reject(error);
       };
@@ -311,50 +513,105 @@ export class ZooKeeperLockManager implements LockManager {
         if (state === 'lost') finish();
       });
       signal.addEventListener('abort', onAbort, { once: true });
-      const watcher = (): void => {
-        if (done) return;
-        this.#options.logger.debug({ event: 'lock.predecessor_gone', key: attempt.key }, 'lock predecessor gone');
-        finish();
-      };
-      this.#session.exists(path, watcher, { signal }).then(
-        ([stat]) => {
-          if (!stat) finish();
+      const offWatch = this.#deletions.watch(
+        path,
+        () => {
+          this.#options.logger.debug({ event: 'lock.predecessor_gone', key: attempt.key }, 'lock predecessor gone');
+          finish();
         },
-        (error: unknown) => finish(error),
+        (error) => finish(error),
+        signal,
       );
     });
   }
 
-  #grant(attempt: Attempt, path: string): Lock {
-    if (attempt.token === undefined) {
-      throw new Error(`no fencing token for the lock node of "${attempt.key}"`);
-    }
-    const lock = new ZooKeeperLock(attempt.key, attempt.token, path, attempt.generation, (l) => this.#release(l));
+  #grant(key: string, path: string, token: bigint, generation: number, onRevocation: ((lock: Lock) => void) | undefined): Lock {
+    const lock = new ZooKeeperLock(key, token, path, generation, (l) => this.#release(l), onRevocation);
     this.#held.add(lock);
-    this.#options.logger.debug({ event: 'lock.acquired', key: attempt.key, token: String(attempt.token) }, 'lock acquired');
+    this.#watchHeld(lock);
+    this.#options.logger.debug({ event: 'lock.acquired', key, token: String(token) }, 'lock acquired');
     return lock;
+  }
+
+  /**
+   * A data watch on a held lock's own node (not awaited: no extra latency): its deletion by anyone else fires the
+   * lock's signal (`node-deleted`), and a revocation marker calls the holder's `onRevocationRequested`.
+   */
+  #watchHeld(lock: ZooKeeperLock): void {
+    const watcher = (event: Event): void => {
+      if (!lock.held || lock.generation !== this.#session.generation) return;
+      if (event.getName() === 'NODE_DELETED') this.#lose(lock, 'node-deleted');
+      else read();
+    };
+    const read = (): void => {
+      this.#session.call<[Buffer | undefined]>((client, cb) => client.getData(lock.path, watcher, cb as never)).then(
+        ([data]) => {
+          if (data?.equals(REVOKE_MESSAGE)) lock.askToRevoke();
+        },
+        (error: unknown) => {
+          if (!lock.held || lock.generation !== this.#session.generation) return;
+          if (error instanceof ServerError && error.zkCode === ZK['NO_NODE']) this.#lose(lock, 'node-deleted');
+          else if (error instanceof ConnectionTrouble) this.#track(this.#rewatchLater(lock, read));
+        },
+      );
+    };
+    read();
+  }
+
+  async #rewatchLater(lock: ZooKeeperLock, read: () => void): Promise<void> {
+    await this.#session.waitConnected(this.#session.sessionTimeoutMs).catch(() => {});
+    if (lock.held && lock.generation === this.#session.generation && !this.#closed) read();
+  }
+
+  #lose(lock: ZooKeeperLock, reason: 'node-deleted' | 'session-lost'): void {
+    if (!lock.lose(reason)) return;
+    this.#held.delete(lock);
+    this.#busy(lock.key, -1);
+    this.#options.logger.warn({ event: 'lock.lost', key: lock.key, reason }, 'lock lost');
   }
 
   async #release(lock: ZooKeeperLock): Promise<void> {
     this.#held.delete(lock);
     try {
-      await this.#deleteNode(lock.path);
-    } catch (error) {
-      if (lock.generation === this.#session.generation && !this.#closed) {
-        this.#deleteInBackground(lock.path, lock.generation);
-      }
-      this.#options.logger.warn({ event: 'lock.release_deferred', key: lock.key, err: error }, 'release retried in background');
+      await this.#releaseNode(lock);
     } finally {
       this.#busy(lock.key, -1);
     }
   }
 
-  async #deleteNode(path: string): Promise<void> {
+  /** Deletes a released lock's node; a node already gone means the lock was lost before: its signal fires. */
+  async #releaseNode(lock: ZooKeeperLock): Promise<void> {
+    try {
+      const existed = await this.#deleteNode(lock.path);
+      if (!existed && lock.generation === this.#session.generation) {
+        lock.lostDuringRelease('node-deleted');
+        this.#options.logger.warn({ event: 'lock.node_missing', key: lock.key }, 'released a lock whose node someone else deleted');
+      }
+    } catch (error) {
+      if (lock.generation === this.#session.generation && !this.#closed) {
+        this.#deleteInBackground(lock.path, lock.generation);
+      }
+      this.#options.logger.warn({ event: 'lock.release_deferred', key: lock.key, err: error }, 'release retried in background');
+    }
+  }
+
+  /** Deletes `path`; false when it did not exist. */
+  async #deleteNode(path: string): Promise<boolean> {
     try {
       await this.#session.remove(path);
+      return true;
     } catch (error) {
-      if (error instanceof ServerError && error.zkCode === ZK['NO_NODE']) return;
+      if (error instanceof ServerError && error.zkCode === ZK['NO_NODE']) return false;
       throw error;
+    }
+  }
+
+  /** Deletes many nodes of a batch in one transaction, or one by one in the background if that fails. */
+  async #removeOrDefer(paths: readonly string[], generation: number): Promise<void> {
+    try {
+      await removeBatch(this.#session, paths);
+    } catch {
+      for (const path of paths) this.#deleteInBackground(path, generation);
     }
   }
 
@@ -418,16 +675,16 @@ export class ZooKeeperLockManager implements LockManager {
   /**
    * Deletes a key's parent `reapDelayMs` after its last local use; ZooKeeper refuses if another process has a node in
    * it. One timer per key, pushed back by every release, so a hot key has one pending reap, not one per release, and
-   * `close()` clears them instead of waiting them out.
+   * `close()` clears them instead of waiting them out. `reapDelayMs: Infinity` keeps parents (long-lived keys).
    */
   #scheduleReap(key: string): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#options.reapDelayMs === Infinity) return;
     clearTimeout(this.#reapTimers.get(key));
     const reap = (): void => {
       this.#reapTimers.delete(key);
       if (this.#busyKeys.has(key) || this.#closed) return;
       this.#track(
-        this.#session.remove(`${this.#root}/locks/${key}`).catch(() => {
+        this.#session.remove(this.#parentOf(key)).catch(() => {
           // NOT_EMPTY (someone else waits or holds), NO_NODE (already reaped), or no connection: leave it.
         }),
       );
@@ -443,17 +700,10 @@ export class ZooKeeperLockManager implements LockManager {
 
   #onState(state: ConnectionState): void {
     if (state !== 'lost') return;
+    this.#deletions.clear();
     const generation = this.#session.generation;
     for (const lock of [...this.#held]) {
-      if (lock.generation < generation) {
-        this.#held.delete(lock);
-        lock.lose('session-lost');
-        this.#busy(lock.key, -1);
-      }
+      if (lock.generation < generation) this.#lose(lock, 'session-lost');
     }
   }
-}
-
-function zxidToBigInt(zxid: Buffer | undefined): bigint | undefined {
-  return Buffer.isBuffer(zxid) && zxid.length === 8 ? zxid.readBigInt64BE(0) : undefined;
 }
