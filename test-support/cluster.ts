@@ -8,6 +8,7 @@
  * SIGSTOPped and restarted on the same port while nginx keeps routing by that port.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,11 @@ export interface LocalClusterOptions {
   env?: Record<string, string>;
   /** Extra environment of one replica (wins over `env`), e.g. a different LOCK_UNAVAILABLE policy. */
   replicaEnv?: (index: number) => Record<string, string>;
+  /**
+   * Cluster routing and ownership (`LOCK=zookeeper` only): each account is served by its home replica, which keeps the
+   * account's lock; other replicas forward to it. Default true.
+   */
+  ownership?: boolean;
   /** Put nginx in front of the replicas. Default true. */
   withNginx?: boolean;
   /** Bound on each component's start (ZooKeeper, PostgreSQL, Redis, a replica, nginx). Default 90 000 ms. */
@@ -150,6 +156,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       ...(zookeeper
         ? { ZOOKEEPER_CONNECT: zookeeper.connectionString, ZOOKEEPER_SESSION_TIMEOUT_MS: String(sessionTimeoutMs) }
         : {}),
+      ...(zookeeper && (options.ownership ?? true) ? { CLUSTER_SECRET: randomBytes(24).toString('hex') } : {}),
       ...options.env,
     };
     cluster.env = env;
@@ -157,7 +164,13 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     const ports = await freePorts(replicaCount);
     for (let i = 0; i < replicaCount; i++) {
       cluster.replicaList.push(
-        new ReplicaProcess(i, ports[i]!, { ...env, ...options.replicaEnv?.(i) }, join(cluster.dir, `replica-${i}.log`), startTimeoutMs),
+        new ReplicaProcess(
+          i,
+          ports[i]!,
+          { ...env, CLUSTER_MEMBER_ID: `replica-${i}`, ...options.replicaEnv?.(i) },
+          join(cluster.dir, `replica-${i}.log`),
+          startTimeoutMs,
+        ),
       );
     }
     await cluster.replicaList[0]!.start(true);

@@ -89,7 +89,7 @@ export class ClusterRouter implements RequestRouter, ForwardHandler {
         }
         // Sent, and no answer: the owner may still commit it. A retry with the same id gets the final answer.
         metrics.forwards.inc({ outcome: signal.aborted ? 'timeout' : 'lost' });
-        logger.debug({ err: reply.error, home, account: accountId }, 'forward without an answer');
+        logger.warn({ err: reply.error, home, account: accountId }, 'forward without an answer');
         return refused(job.id, 'in_progress');
       }
       if (reply.status === 'served') {

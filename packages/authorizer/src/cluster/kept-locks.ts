@@ -1,4 +1,11 @@
-import { runWithLock, type AcquireOptions, type ConnectionState, type Lock, type LockManager } from '@catraca/coordination';
+import {
+  runWithLock,
+  type AcquireOptions,
+  type ConnectionState,
+  type Lock,
+  type LockJson,
+  type LockManager,
+} from '@catraca/coordination';
 import type { Logger } from 'pino';
 
 /** Options of {@link KeptLocks}; defaults in {@link KEPT_LOCKS_DEFAULTS}. */
@@ -35,6 +42,12 @@ class Lease implements Lock {
   }
   get fencingToken(): bigint {
     return this.kept.lock.fencingToken;
+  }
+  get fencingTokenString(): string {
+    return this.kept.lock.fencingTokenString;
+  }
+  toJSON(): LockJson {
+    return { key: this.key, fencingToken: this.fencingTokenString, held: this.held };
   }
   get signal(): AbortSignal {
     return this.kept.lock.signal;
@@ -114,7 +127,13 @@ export class KeptLocks implements LockManager {
       return new Lease(existing, (k) => this.#return(k));
     }
     if (existing && !existing.lock.held) this.#kept.delete(key);
-    const lock = await this.inner.acquire(key, options);
+    // A revocation request (e.g. an operator moving an account, or a new home whose view is ahead) is a signal: let go
+    // at the end of the current lease. Hand-overs on a membership change do not need it: the old home sees the same
+    // change and lets go by itself (see ClusterRouter).
+    const lock = await this.inner.acquire(key, {
+      ...options,
+      onRevocationRequested: () => this.letGo((k) => k === key),
+    });
     const kept: Kept = { lock, leases: 1, lastUsed: performance.now(), letGo: false };
     this.#kept.set(key, kept);
     lock.signal.addEventListener('abort', () => {

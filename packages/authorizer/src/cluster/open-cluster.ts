@@ -102,7 +102,7 @@ export async function openCluster(
         logger: log,
       });
       router.attach(authorizer);
-      log.info({ member: self, url, members: membership.members().size }, 'joined the cluster');
+      log.info({ member: self, internalUrl: url, members: membership.members().size }, 'joined the cluster');
     },
     drain() {
       router?.drain();
