@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { MemoryCache, RedisCache, type ResultCache } from '@catraca/cache';
-import { LocalLockManager, type LockManager } from '@catraca/coordination';
+import { LocalLockManager, type Coordinator, type LockManager } from '@catraca/coordination';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { DEFAULT_MERCHANT_RULES } from './domain/index.js';
@@ -9,7 +9,7 @@ import { createApp } from './http/app.js';
 import type { ReadinessReport } from './http/routes-ops.js';
 import { Metrics } from './metrics.js';
 import { Authorizer } from './service/authorizer.js';
-import { RuleBook } from './service/rule-book.js';
+import { RuleBook, type RuleChangeNotifier } from './service/rule-book.js';
 import type { Store } from './store/port.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 
@@ -76,6 +76,19 @@ function openCache(config: Config, logger: Logger): ResultCache {
   });
 }
 
+/** Rule changes pushed through the coordination service (ZooKeeper data watch), when the lock manager has topics. */
+function ruleNotifier(locks: LockManager | undefined): RuleChangeNotifier | undefined {
+  const topics = locks as (LockManager & Partial<Pick<Coordinator, 'notify' | 'watch'>>) | undefined;
+  if (!topics || typeof topics.notify !== 'function' || typeof topics.watch !== 'function' || locks instanceof LocalLockManager) {
+    return undefined;
+  }
+  return {
+    notify: (options) => topics.notify!('merchant-rules', options),
+    watch: (listener) => topics.watch!('merchant-rules', listener),
+    healthy: () => topics.state === 'connected' || topics.state === 'reconnected',
+  };
+}
+
 /** Opens the store, lock manager and cache named by `config`, and builds the app on them. */
 export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
   const metrics = new Metrics();
@@ -97,7 +110,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     });
   }
 
-  const rules = new RuleBook(store, logger.child({ component: 'rules' }), config.RULES_REFRESH_MS);
+  const rules = new RuleBook(store, logger.child({ component: 'rules' }), config.RULES_REFRESH_MS, ruleNotifier(baseLocks));
   await rules.start(config.MERCHANT_RULES_SEED ? DEFAULT_MERCHANT_RULES : undefined);
 
   const authorizer = new Authorizer({
@@ -110,6 +123,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
           router: cluster.requestRouter,
           fenceWithLockToken: true,
           onFenced: (key: string) => cluster.locks.letGo((k) => k === key),
+          checkAccountBeforeLock: (accountId: string) => cluster.locks.tokenOf(`account-${accountId}`) === undefined,
         }
       : {}),
     lockUnavailable: config.LOCK_UNAVAILABLE,

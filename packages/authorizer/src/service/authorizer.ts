@@ -69,6 +69,12 @@ export interface AuthorizerOptions {
   fenceWithLockToken?: boolean;
   /** Called with the lock key when the store fenced a commit (see {@link AccountGateOptions.onFenced}). */
   onFenced?: (key: string) => void;
+  /**
+   * True when an account's existence should be checked before taking its lock (cluster ownership: an account whose
+   * lock is not held yet). An unknown account then costs no lock and no coordination write; a known one's read is
+   * reused by its first batch. Default: never.
+   */
+  checkAccountBeforeLock?: (accountId: string) => boolean;
 }
 
 /** How a request reached this replica. */
@@ -91,6 +97,8 @@ interface CachedAnswer {
 export class Authorizer {
   readonly #inflight = new Map<string, { hash: string; promise: Promise<Outcome> }>();
   readonly #gate: AccountGate<Job, Outcome>;
+  /** Accounts read before their lock was taken, for the first batch to reuse (always safe: the commit is a CAS). */
+  readonly #prefetched = new Map<string, Account>();
 
   constructor(private readonly options: AuthorizerOptions) {
     this.#gate = new AccountGate<Job, Outcome>({
@@ -163,6 +171,16 @@ export class Authorizer {
   }
 
   async #process(job: Job, signal: AbortSignal): Promise<Outcome> {
+    const accountId = job.request.accountId;
+    if (this.options.checkAccountBeforeLock?.(accountId)) {
+      try {
+        const account = await this.options.store.getAccount(accountId, { signal });
+        if (!account) return await this.#unknownAccount(job, signal);
+        if (this.#prefetched.size < 10_000) this.#prefetched.set(accountId, account);
+      } catch {
+        // Let the gate try (and report) it.
+      }
+    }
     try {
       const outcome = await this.#gate.run(job.request.accountId, signal, job);
       if (outcome.record) this.#remember(outcome.record);
@@ -197,7 +215,7 @@ export class Authorizer {
 
       let account: Account | undefined;
       try {
-        account = ctx.account ?? (await store.getAccount(accountId, { signal: jobs[pending[0]!]!.signal }));
+        account = ctx.account ?? this.#takePrefetched(accountId) ?? (await store.getAccount(accountId, { signal: jobs[pending[0]!]!.signal }));
       } catch (error) {
         logger.warn({ err: error, account: accountId }, 'store read failed');
         if (jobs[pending[0]!]!.signal.aborted) continue;
@@ -252,6 +270,12 @@ export class Authorizer {
           return failAll('unavailable');
       }
     }
+  }
+
+  #takePrefetched(accountId: string): Account | undefined {
+    const account = this.#prefetched.get(accountId);
+    this.#prefetched.delete(accountId);
+    return account;
   }
 
   /** An unknown account may still be a replay of an id first used on another account: report that precisely. */
