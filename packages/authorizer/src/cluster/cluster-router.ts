@@ -27,6 +27,11 @@ export interface ClusterRouterOptions {
   /** Most kept locks handed over (let go) per tick after a membership change; the rest follow on later ticks. */
   handoverPerTick: number;
   handoverTickMs: number;
+  /**
+   * True while the coordination session is usable. Otherwise requests are served where they arrive, under that
+   * replica's LOCK_UNAVAILABLE policy: the member list is stale, and the policy is the operator's per-replica choice.
+   */
+  coordinationUsable(): boolean;
   metrics: Metrics;
   logger: Logger;
 }
@@ -70,6 +75,7 @@ export class ClusterRouter implements RequestRouter, ForwardHandler {
     const started = performance.now();
     const { membership, client, metrics, logger } = this.options;
     const accountId = job.request.accountId;
+    if (!this.options.coordinationUsable()) return undefined;
     let home = this.homeOf(accountId);
     for (let attempt = 0; ; attempt++) {
       if (home === undefined || home === membership.self) return undefined;

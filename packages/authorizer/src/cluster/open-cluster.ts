@@ -98,6 +98,7 @@ export async function openCluster(
         replyMarginMs: config.CLUSTER_REPLY_MARGIN_MS,
         handoverPerTick: config.CLUSTER_HANDOVER_PER_TICK,
         handoverTickMs: config.CLUSTER_HANDOVER_TICK_MS,
+        coordinationUsable: () => inner.state === 'connected' || inner.state === 'reconnected',
         metrics,
         logger: log,
       });
