@@ -183,7 +183,8 @@ export class LocalLockManager implements Coordinator {
   async tryAcquireMany(keys: readonly string[], options?: TryAcquireManyOptions): Promise<Map<string, Lock>> {
     assertDistinctKeys(keys);
     if (this.#closed) throw new ClosedError();
-    options?.signal?.throwIfAborted();
+    const signal = options?.signal;
+    if (signal?.aborted) throw new LockTimeoutError(keys[0] ?? '', { cause: signal.reason });
     const locks = new Map<string, Lock>();
     for (const key of keys) {
       const lock = await this.acquire(key, { timeoutMs: 0, ...pickRevocation(options) }).catch((error: unknown) => {

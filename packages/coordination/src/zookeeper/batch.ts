@@ -6,6 +6,7 @@ import { ConnectionTrouble, ServerError, ZK, type ZkSession } from './session.js
 import { zxidToBigInt } from './zxid.js';
 
 const EPHEMERAL_SEQUENTIAL = zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL;
+const PERSISTENT = zookeeper.CreateMode.PERSISTENT;
 
 /** What a batch needs from its lock manager. */
 export interface BatchContext {
@@ -33,8 +34,8 @@ export interface Batch {
 
 /**
  * Creates one lock node per key in one transaction, then lists every key's queue (one pipelined read round) to tell
- * free keys from busy ones. Parents missing make the transaction fail with NO_NODE: they are created (persistent) and
- * the transaction sent again. A transaction without a reply is looked for by its protected-mode GUID (all its nodes
+ * free keys from busy ones. Parents missing make the transaction fail with NO_NODE: they are created (persistent, in
+ * one more transaction) and the transaction sent again. A transaction without a reply is looked for by its protected-mode GUID (all its nodes
  * exist or none does) before being sent again, under a new GUID; a late reply of a superseded one is deleted.
  */
 export async function createBatch(ctx: BatchContext, keys: readonly string[], signal: AbortSignal | undefined): Promise<Batch> {
@@ -59,7 +60,7 @@ export async function createBatch(ctx: BatchContext, keys: readonly string[], si
     } catch (error) {
       if (error instanceof MultiError && error.zkCode === ZK['NO_NODE'] && round < 3) {
         stale = true;
-        await Promise.all(parents.map((parent) => ctx.ensureParent(parent, signal)));
+        await ensureParents(ctx, parents, signal);
         continue;
       }
       if (!(error instanceof ConnectionTrouble)) {
@@ -100,6 +101,31 @@ export async function createBatch(ctx: BatchContext, keys: readonly string[], si
       throw error;
     }
   }
+}
+
+/**
+ * Creates the missing parents of a batch, persistent, in one transaction: one pipelined `exists` round finds them.
+ * A parent created meanwhile by someone else fails the transaction (NODE_EXISTS): look again. The namespace's own
+ * nodes missing (first use ever) fail it with NO_NODE: the ordinary path creates them with the first parent.
+ */
+async function ensureParents(ctx: BatchContext, parents: readonly string[], signal: AbortSignal | undefined): Promise<void> {
+  for (let round = 0; round < 5; round++) {
+    const stats = await Promise.all(parents.map((parent) => ctx.session.exists(parent, undefined, { signal }).then(([stat]) => stat)));
+    const missing = parents.filter((_, i) => !stats[i]);
+    if (missing.length === 0) return;
+    try {
+      for (let from = 0; from < missing.length; from += MULTI_CHUNK) {
+        const ops = missing.slice(from, from + MULTI_CHUNK).map((path) => ({ op: 'create' as const, path, mode: PERSISTENT }));
+        await multi(ctx.session, ops, { signal });
+      }
+      return;
+    } catch (error) {
+      if (!(error instanceof MultiError)) throw error;
+      if (error.zkCode === ZK['NO_NODE'] && missing[0]) await ctx.ensureParent(missing[0], signal);
+      else if (error.zkCode !== ZK['NODE_EXISTS']) throw error;
+    }
+  }
+  await Promise.all(parents.map((parent) => ctx.ensureParent(parent, signal)));
 }
 
 /** The nodes a batch with GUID `id` created, in key order; undefined when the transaction did not happen. */

@@ -111,6 +111,8 @@ export class ZooKeeperGroupMembership implements GroupMembership {
       try {
         await this.session.call((client, cb) => client.create(this.#path, this.#data, this.session.acl, EPHEMERAL, cb as never), { signal });
         this.#registeredGeneration = generation;
+        // leave() ran while the create was in flight: it could not delete a node that did not exist yet.
+        if (this.#left) await this.session.remove(this.#path).catch(() => {});
         return;
       } catch (error) {
         if (!(error instanceof ServerError)) throw error;

@@ -199,14 +199,16 @@ export class ZooKeeperLockManager implements Coordinator {
    * are created persistent if missing, then the batch is retried), one read round lists every key's queue, and the
    * nodes of the keys that turned out busy are deleted in one more `multi()`. Returns the locks of the free keys; all
    * locks of one transaction share its zxid as fencing token (still strictly increasing per key). A create whose
-   * reply was lost is found by its protected-mode GUID, never re-sent blindly.
+   * reply was lost is found by its protected-mode GUID, never re-sent blindly. A failure (no answer, `signal`) fails
+   * the whole call and gives back what earlier chunks got: an aborted `signal` rejects with `LockTimeoutError` (key:
+   * the first key of the chunk, cause: the reason), an outage with `CoordinationUnavailableError`.
    */
   async tryAcquireMany(keys: readonly string[], options: TryAcquireManyOptions = {}): Promise<Map<string, Lock>> {
     assertDistinctKeys(keys);
     for (const key of keys) assertNotReentrant(this, key);
     if (this.#closed) throw new ClosedError();
     const { signal } = options;
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw new LockTimeoutError(keys[0] ?? '', { cause: signal.reason });
     const locks = new Map<string, Lock>();
     for (let from = 0; from < keys.length; from += MULTI_CHUNK) {
       const chunk = keys.slice(from, from + MULTI_CHUNK);
@@ -216,8 +218,9 @@ export class ZooKeeperLockManager implements Coordinator {
         batch = await createBatch(this.#batchContext(), chunk, signal);
       } catch (error) {
         for (const key of chunk) this.#busy(key, -1);
-        if (this.#closed) throw new ClosedError({ cause: error });
-        throw this.#requestError(error);
+        // All or nothing for the caller: locks of earlier chunks go back, so no lock is held that nobody was given.
+        await this.releaseMany([...locks.values()]).catch(() => {});
+        throw this.#acquireError(chunk[0] ?? '', error, signal);
       }
       const losers: string[] = [];
       for (const key of chunk) {
