@@ -103,6 +103,12 @@ export interface LocalCluster {
    * listens. `env` is merged over the replica's previous environment.
    */
   restartReplica(index: number, options?: { env?: Record<string, string> }): Promise<void>;
+  /**
+   * Starts one more replica (not behind nginx: it gets its work by forwarding, as the account home of ~1/n of the
+   * accounts) with the cluster's environment plus `env`; resolves with it once it listens. Remove it with
+   * `killReplica(index, 'SIGTERM')` (a planned leave).
+   */
+  addReplica(options?: { env?: Record<string, string> }): Promise<Replica>;
   /** Stops every component and removes the temp dirs. Idempotent. */
   stop(): Promise<void>;
 }
@@ -117,7 +123,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   if ((options.store ?? 'postgres') !== 'postgres') throw new Error('only store: postgres is supported');
   if ((options.cache ?? 'redis') !== 'redis') throw new Error('only cache: redis is supported');
 
-  const cluster = new Cluster(await mkdtemp(join(tmpdir(), 'catraca-cluster-')));
+  const cluster = new Cluster(await mkdtemp(join(tmpdir(), 'catraca-cluster-')), startTimeoutMs);
   try {
     const zookeeperMode = options.zookeeper ?? DEFAULTS.zookeeper;
     // allSettled, not all: when one start fails, the others still land in `cluster`, so that stop() cleans them up.
@@ -230,7 +236,10 @@ class Cluster implements LocalCluster {
   #postmaster: number | undefined;
   #stopping: Promise<void> | undefined;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    readonly startTimeoutMs: number,
+  ) {}
 
   get url(): string {
     return this.nginxProcess?.url ?? this.replicaList[0]!.url;
@@ -267,6 +276,20 @@ class Cluster implements LocalCluster {
 
   restartReplica(index: number, options: { env?: Record<string, string> } = {}): Promise<void> {
     return this.#replica(index).restart(options.env ?? {});
+  }
+
+  async addReplica(options: { env?: Record<string, string> } = {}): Promise<Replica> {
+    const index = this.replicaList.length;
+    const replica = new ReplicaProcess(
+      index,
+      await freePort(),
+      { ...this.env, CLUSTER_MEMBER_ID: `replica-${index}`, ...options.env },
+      join(this.dir, `replica-${index}.log`),
+      this.startTimeoutMs,
+    );
+    this.replicaList.push(replica);
+    await replica.start(true);
+    return replica;
   }
 
   stop(): Promise<void> {

@@ -50,6 +50,7 @@ export const configSchema = z.object({
     CLUSTER_HOST: z.string().min(1).optional(),
     CLUSTER_PORT: int(0, 65535).default(0),
     CLUSTER_ADVERTISE_HOST: z.string().min(1).optional(),
+    CLUSTER_ADVERTISE_PORT: int(1, 65535).optional(),
     CLUSTER_MEMBER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/).optional(),
     CLUSTER_REPLY_MARGIN_MS: int(0, 10_000).default(10),
     CLUSTER_FORWARD_CONNECTIONS: int(1, 1_000).default(32),

@@ -73,7 +73,7 @@ export async function openCluster(
   const port = await server.listen();
   const listenHost = config.CLUSTER_HOST ?? config.HOST;
   const advertised = config.CLUSTER_ADVERTISE_HOST ?? (listenHost === '0.0.0.0' || listenHost === '::' ? os.hostname() : listenHost);
-  const url = `http://${advertised.includes(':') ? `[${advertised}]` : advertised}:${port}`;
+  const url = `http://${advertised.includes(':') ? `[${advertised}]` : advertised}:${config.CLUSTER_ADVERTISE_PORT ?? port}`;
 
   let drained: Promise<void> | undefined;
   return {
