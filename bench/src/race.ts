@@ -3,6 +3,7 @@
  * client retry. The right answer is known in advance: exactly as many `00` as the balance affords, `51` for the rest,
  * and no `07` (SPEC: a `07` that is not an outage is a spurious one).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { Samples } from './stats.js';
 
@@ -36,23 +37,31 @@ export async function race(base: string, spec: RaceSpec, runId: string): Promise
   const pool = new Pool(base, { connections: total, pipelining: 1 });
   const accounts = Array.from({ length: spec.accounts }, (_, i) => `race-${runId}-${i}`);
   try {
+    // The previous run may have left a backlog on a loaded box: let it drain first.
+    await sleep(2_000);
     for (const id of accounts) {
-      const response = await pool.request({
-        path: '/accounts',
-        method: 'POST',
-        body: JSON.stringify({ id, balances: { CASH: `${spec.affords}.00` } }),
-        headers: { 'content-type': 'application/json' },
-      });
-      await response.body.text();
-      if (response.statusCode !== 201) throw new Error(`race: creating ${id} answered ${response.statusCode}`);
-    }
-    // Warm the connections first, so that the race measures the service, not TCP handshakes.
-    await Promise.all(
-      Array.from({ length: total }, async () => {
-        const response = await pool.request({ path: '/healthz', method: 'GET' });
+      for (let attempt = 1; ; attempt++) {
+        const response = await pool.request({
+          path: '/accounts',
+          method: 'POST',
+          body: JSON.stringify({ id, balances: { CASH: `${spec.affords}.00` } }),
+          headers: { 'content-type': 'application/json' },
+        });
         await response.body.text();
-      }),
-    );
+        if (response.statusCode === 201 || response.statusCode === 409) break;
+        if (attempt >= 20) throw new Error(`race: creating ${id} answered ${response.statusCode}`);
+        await sleep(500);
+      }
+    }
+    // Open the connections first (a few at a time), so that the race measures the service, not TCP handshakes.
+    for (let opened = 0; opened < total; opened += 32) {
+      await Promise.all(
+        Array.from({ length: Math.min(32, total - opened) }, async () => {
+          const response = await pool.request({ path: '/healthz', method: 'GET' });
+          await response.body.text();
+        }),
+      );
+    }
     const latency = new Samples();
     const perAccount = new Map(accounts.map((a) => [a, { approved: 0, declined: 0 }]));
     const sevens = new Map<string, number>();
