@@ -20,6 +20,8 @@ export interface LocalDriverOptions {
   sessionTimeoutMs: number;
   /** Environment of every replica (DEADLINE_MS, …). */
   env: Record<string, string>;
+  /** Cluster ownership (forwarding to account homes). Default true. */
+  ownership?: boolean;
 }
 
 export class LocalDriver implements ClusterDriver {
@@ -72,6 +74,7 @@ export class LocalDriver implements ClusterDriver {
       lock: 'zookeeper',
       zookeeperSessionTimeoutMs: this.options.sessionTimeoutMs,
       env: this.options.env,
+      ownership: this.options.ownership ?? true,
       replicaEnv: (i) => ({ CLUSTER_PORT: String(internalPorts[i]), CLUSTER_ADVERTISE_PORT: String(this.#linkProxies[i]!.port) }),
     });
     // The proxied replica restarts once, on the same port, with POSTGRES_URL through the proxy.

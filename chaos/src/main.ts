@@ -29,10 +29,11 @@ const { values } = parseArgs({
     'deadline-ms': { type: 'string', default: '250' },
     seed: { type: 'string', default: '1' },
     'save-logs': { type: 'boolean', default: false },
+    'no-ownership': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
-const usage = 'Usage: pnpm chaos [--full] [--scenario=N[,M…]] [--driver=local|compose] [--clients=16] [--accounts=50] [--deadline-ms=250] [--seed=1] [--save-logs]\n';
+const usage = 'Usage: pnpm chaos [--full] [--scenario=N[,M…]] [--driver=local|compose] [--clients=16] [--accounts=50] [--deadline-ms=250] [--seed=1] [--save-logs] [--no-ownership]\n';
 if (values.help) {
   process.stdout.write(usage);
   process.exit(0);
@@ -60,7 +61,12 @@ const SESSION_TIMEOUT_MS = 4_000;
 
 let driver: ClusterDriver;
 if (values.driver === 'local') {
-  driver = new LocalDriver({ replicas: 2, sessionTimeoutMs: SESSION_TIMEOUT_MS, env: { DEADLINE_MS: String(deadlineMs) } });
+  driver = new LocalDriver({
+    replicas: 2,
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    env: { DEADLINE_MS: String(deadlineMs) },
+    ownership: !values['no-ownership'],
+  });
 } else if (values.driver === 'compose') {
   driver = new ComposeDriver();
 } else {
