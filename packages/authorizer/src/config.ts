@@ -53,6 +53,7 @@ export const configSchema = z.object({
     CLUSTER_ADVERTISE_PORT: int(1, 65535).optional(),
     CLUSTER_MEMBER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/).optional(),
     CLUSTER_REPLY_MARGIN_MS: int(0, 10_000).default(10),
+    CLUSTER_COMMIT_GRACE_MS: int(0, 60_000).default(100),
     CLUSTER_FORWARD_CONNECTIONS: int(1, 1_000).default(32),
     CLUSTER_HANDOVER_PER_TICK: int(1, 1_000_000).default(500),
     CLUSTER_HANDOVER_TICK_MS: int(1, 60_000).default(100),

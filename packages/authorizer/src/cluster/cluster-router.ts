@@ -24,6 +24,12 @@ export interface ClusterRouterOptions {
   deadlineMs: number;
   /** Taken off the remaining budget that a forward hands to the owner, so that its answer can come back in time. */
   replyMarginMs: number;
+  /**
+   * How long past the request's budget the sender still waits for the owner's answer: an owner that started the
+   * commit within its budget finishes it (a commit is never abandoned half-way), exactly as a request served locally
+   * answers with its decision after its commit; without an answer by then the sender answers `07 in_progress`.
+   */
+  commitGraceMs: number;
   /** Most kept locks handed over (let go) per tick after a membership change; the rest follow on later ticks. */
   handoverPerTick: number;
   handoverTickMs: number;
@@ -86,7 +92,9 @@ export class ClusterRouter implements RequestRouter, ForwardHandler {
         metrics.forwards.inc({ outcome: 'no_budget' });
         return refused(job.id, 'deadline_exceeded');
       }
-      const reply = await client.send(url, job, this.#epochs.get(accountId), budgetMs, signal);
+      // The forward is bounded by the budget plus the commit grace, not by the request's own deadline (see commitGraceMs).
+      const wait = AbortSignal.timeout(Math.max(1, Math.ceil(budgetMs + this.options.replyMarginMs + this.options.commitGraceMs)));
+      const reply = await client.send(url, job, this.#epochs.get(accountId), budgetMs, wait);
       if ('failed' in reply) {
         if (reply.failed === 'refused') {
           metrics.forwards.inc({ outcome: 'refused' });
@@ -94,7 +102,7 @@ export class ClusterRouter implements RequestRouter, ForwardHandler {
           return refused(job.id, 'unavailable');
         }
         // Sent, and no answer: the owner may still commit it. A retry with the same id gets the final answer.
-        metrics.forwards.inc({ outcome: signal.aborted ? 'timeout' : 'lost' });
+        metrics.forwards.inc({ outcome: wait.aborted ? 'timeout' : 'lost' });
         logger.warn({ err: reply.error, home, account: accountId }, 'forward without an answer');
         return refused(job.id, 'in_progress');
       }

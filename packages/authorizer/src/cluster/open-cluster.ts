@@ -96,6 +96,7 @@ export async function openCluster(
         client,
         deadlineMs: config.DEADLINE_MS,
         replyMarginMs: config.CLUSTER_REPLY_MARGIN_MS,
+        commitGraceMs: config.CLUSTER_COMMIT_GRACE_MS,
         handoverPerTick: config.CLUSTER_HANDOVER_PER_TICK,
         handoverTickMs: config.CLUSTER_HANDOVER_TICK_MS,
         coordinationUsable: () => inner.state === 'connected' || inner.state === 'reconnected',
