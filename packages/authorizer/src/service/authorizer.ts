@@ -99,6 +99,8 @@ export class Authorizer {
   readonly #gate: AccountGate<Job, Outcome>;
   /** Accounts read before their lock was taken, for the first batch to reuse (always safe: the commit is a CAS). */
   readonly #prefetched = new Map<string, Account>();
+  /** Existence reads in flight, shared by concurrent requests for the same account (no read storm on a cold one). */
+  readonly #prefetching = new Map<string, Promise<Account | undefined>>();
 
   constructor(private readonly options: AuthorizerOptions) {
     this.#gate = new AccountGate<Job, Outcome>({
@@ -174,9 +176,14 @@ export class Authorizer {
     const accountId = job.request.accountId;
     if (this.options.checkAccountBeforeLock?.(accountId)) {
       try {
-        const account = await this.options.store.getAccount(accountId, { signal });
-        if (!account) return await this.#unknownAccount(job, signal);
-        if (this.#prefetched.size < 10_000) this.#prefetched.set(accountId, account);
+        let read = this.#prefetching.get(accountId);
+        if (!read) {
+          read = this.options.store.getAccount(accountId, { signal }).finally(() => this.#prefetching.delete(accountId));
+          this.#prefetching.set(accountId, read);
+          const account = await read;
+          if (account && this.#prefetched.size < 10_000) this.#prefetched.set(accountId, account);
+        }
+        if (!(await read)) return await this.#unknownAccount(job, signal);
       } catch {
         // Let the gate try (and report) it.
       }
