@@ -124,3 +124,20 @@ describe('KeptLocks', () => {
     expect(inner.released).toBe(2);
   });
 });
+
+describe('KeptLocks: a caller that gives up does not give up the acquisition', () => {
+  it('the lock acquired after the first caller timed out is kept for the next one (one real acquisition)', async () => {
+    const inner = new Counting();
+    const kept = new KeptLocks(inner, { logger });
+    // Someone else holds the key for a moment.
+    const other = await inner.acquire('k');
+    await expect(kept.acquire('k', { signal: AbortSignal.timeout(20) })).rejects.toThrow(/timed out/);
+    await other.release();
+    await sleep(20);
+    const lease = await kept.acquire('k', { signal: AbortSignal.timeout(1_000) });
+    expect(lease.held).toBe(true);
+    expect(inner.acquired).toBe(2); // other's, and the keeper's single one
+    await lease.release();
+    await kept.close();
+  });
+});

@@ -1,4 +1,5 @@
 import {
+  LockTimeoutError,
   runWithLock,
   type AcquireOptions,
   type ConnectionState,
@@ -14,12 +15,17 @@ export interface KeptLocksOptions {
   maxKept?: number;
   /** A kept lock unused this long is released (in bulk, by a sweep every `idleMs / 2`). Default 30 000 ms. */
   idleMs?: number;
+  /**
+   * Bound of one (shared) acquisition of a key, independent of the deadline of the request that started it. Default
+   * 10 000 ms.
+   */
+  acquireTimeoutMs?: number;
   /** Bulk release (one ZooKeeper `multi()` for many locks), when the lock manager has one. */
   releaseMany?: (locks: readonly Lock[]) => Promise<void>;
   logger: Logger;
 }
 
-export const KEPT_LOCKS_DEFAULTS = Object.freeze({ maxKept: 10_000, idleMs: 30_000 });
+export const KEPT_LOCKS_DEFAULTS = Object.freeze({ maxKept: 10_000, idleMs: 30_000, acquireTimeoutMs: 10_000 });
 
 interface Kept {
   readonly lock: Lock;
@@ -28,6 +34,26 @@ interface Kept {
   lastUsed: number;
   /** Release at the end of the current lease instead of keeping it (revocation, hand-over). */
   letGo: boolean;
+}
+
+/** Resolves with `promise`, or rejects with a {@link LockTimeoutError} as soon as `signal` fires (the wait goes on). */
+function untilAborted<T>(promise: Promise<T>, key: string, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new LockTimeoutError(key, { cause: signal.reason }));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new LockTimeoutError(key, { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** What the gate holds: a view of the kept lock whose `release()` returns it to the keeper instead of deleting it. */
@@ -78,6 +104,8 @@ export class KeptLocks implements LockManager {
   readonly #idleMs: number;
   readonly #sweep: NodeJS.Timeout;
   readonly #releasing = new Set<Promise<void>>();
+  readonly #pending = new Map<string, Promise<Kept>>();
+  readonly #acquireTimeoutMs: number;
   #closed = false;
 
   constructor(
@@ -86,6 +114,7 @@ export class KeptLocks implements LockManager {
   ) {
     this.#maxKept = options.maxKept ?? KEPT_LOCKS_DEFAULTS.maxKept;
     this.#idleMs = options.idleMs ?? KEPT_LOCKS_DEFAULTS.idleMs;
+    this.#acquireTimeoutMs = options.acquireTimeoutMs ?? KEPT_LOCKS_DEFAULTS.acquireTimeoutMs;
     if (!Number.isInteger(this.#maxKept) || this.#maxKept < 0) throw new RangeError('maxKept must be an integer >= 0');
     if (!(this.#idleMs >= 1)) throw new RangeError('idleMs must be >= 1');
     this.#sweep = setInterval(() => this.#releaseIdle(), Math.max(1, Math.floor(this.#idleMs / 2)));
@@ -127,20 +156,43 @@ export class KeptLocks implements LockManager {
       return new Lease(existing, (k) => this.#return(k));
     }
     if (existing && !existing.lock.held) this.#kept.delete(key);
+    // One acquisition per key, shared, and bounded by `acquireTimeoutMs` rather than by the caller's deadline: a caller
+    // that gives up leaves it running, so the lock is there for the next request instead of every deadline costing a
+    // lock node created and deleted again (what an overloaded replica would otherwise do to ZooKeeper).
+    let pending = this.#pending.get(key);
+    if (!pending) {
+      pending = this.#acquireShared(key);
+      this.#pending.set(key, pending);
+      void pending.finally(() => this.#pending.delete(key)).catch(() => {});
+    }
+    const kept = await untilAborted(pending, key, options?.signal);
+    if (kept.leases > 0 || kept.letGo || !kept.lock.held) {
+      // Taken by another caller meanwhile, or already lost: try again (the gate serialises callers, so this is rare).
+      return this.acquire(key, options);
+    }
+    kept.leases++;
+    return new Lease(kept, (k) => this.#return(k));
+  }
+
+  async #acquireShared(key: string): Promise<Kept> {
     // A revocation request (e.g. an operator moving an account, or a new home whose view is ahead) is a signal: let go
     // at the end of the current lease. Hand-overs on a membership change do not need it: the old home sees the same
     // change and lets go by itself (see ClusterRouter).
     const lock = await this.inner.acquire(key, {
-      ...options,
+      timeoutMs: this.#acquireTimeoutMs,
       onRevocationRequested: () => this.letGo((k) => k === key),
     });
-    const kept: Kept = { lock, leases: 1, lastUsed: performance.now(), letGo: false };
+    const kept: Kept = { lock, leases: 0, lastUsed: performance.now(), letGo: false };
+    if (this.#closed) {
+      await lock.release().catch(() => {});
+      return kept;
+    }
     this.#kept.set(key, kept);
     lock.signal.addEventListener('abort', () => {
       if (this.#kept.get(key) === kept) this.#kept.delete(key);
     }, { once: true });
     if (this.#kept.size > this.#maxKept) this.#evict(this.#kept.size - this.#maxKept);
-    return new Lease(kept, (k) => this.#return(k));
+    return kept;
   }
 
   /**
