@@ -92,7 +92,7 @@ function ruleNotifier(locks: LockManager | undefined): RuleChangeNotifier | unde
 /** Opens the store, lock manager and cache named by `config`, and builds the app on them. */
 export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
   const metrics = new Metrics();
-  const store = await openStore(config, logger);
+  const openedStore = await openStore(config, logger);
   const baseLocks = await openLocks(config, logger);
   // Cluster routing and ownership: each account is served by its home replica, which keeps the account's lock.
   const cluster =
@@ -100,6 +100,15 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
       ? await (await import('./cluster/open-cluster.js')).openCluster(config, baseLocks, metrics, logger)
       : undefined;
   const locks: LockManager | undefined = cluster?.locks ?? baseLocks;
+  const store =
+    cluster && baseLocks
+      ? (await import('./cluster/lock-parents.js')).withLockParents(
+          openedStore,
+          baseLocks,
+          (accountId) => `account-${accountId}`,
+          logger.child({ component: 'cluster' }),
+        )
+      : openedStore;
   const cache = openCache(config, logger);
   cache.onOutcome((outcome) => metrics.cacheLookups.inc({ outcome }));
   if (locks) {
