@@ -24,7 +24,8 @@ export {
 export type { CoordinationErrorCode, LockLostReason } from './errors.js';
 export { LocalLockManager } from './local-lock-manager.js';
 export { runWithLock } from './with-lock.js';
-export { REVOKE_MESSAGE, ZooKeeperLockManager } from './zookeeper/zookeeper-lock-manager.js';
+export { ZooKeeperLockManager } from './zookeeper/zookeeper-lock-manager.js';
+export { REVOKE_MESSAGE } from './zookeeper/queue-inspection.js';
 export { ZOOKEEPER_DEFAULTS } from './zookeeper/options.js';
 export type { DigestAuth, ZooKeeperLockManagerOptions } from './zookeeper/options.js';
 export { RedisLockManager } from './redis/redis-lock-manager.js';

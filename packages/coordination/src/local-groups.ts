@@ -20,7 +20,15 @@ export class LocalGroups {
     const own = new Set<(members: ReadonlyMap<string, string>) => void>();
     const changed = (): void => {
       const snapshot: ReadonlyMap<string, string> = new Map(g.members);
-      for (const listener of [...g.listeners]) queueMicrotask(() => listener(snapshot));
+      for (const listener of [...g.listeners]) {
+        queueMicrotask(() => {
+          try {
+            listener(snapshot);
+          } catch {
+            // The listener's own error: never an uncaught exception from the lock manager.
+          }
+        });
+      }
     };
     g.members.set(memberId, data);
     changed();

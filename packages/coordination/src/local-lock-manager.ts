@@ -77,7 +77,7 @@ class LocalLock implements Lock {
     this.#revocationAsked = true;
     const callback = this.onRevocation;
     queueMicrotask(() => {
-      if (this.#held) callback(this);
+      if (this.#held) callSafely(() => callback(this));
     });
   }
 }
@@ -211,7 +211,7 @@ export class LocalLockManager implements Coordinator {
   async notify(topic: string, _options?: { signal?: AbortSignal }): Promise<void> {
     assertName('topic', topic);
     if (this.#closed) throw new ClosedError();
-    for (const listener of [...(this.#topics.get(topic) ?? [])]) queueMicrotask(listener);
+    for (const listener of [...(this.#topics.get(topic) ?? [])]) queueMicrotask(() => callSafely(listener));
   }
 
   watch(topic: string, listener: () => void): () => void {
@@ -260,6 +260,18 @@ export class LocalLockManager implements Coordinator {
     }
     queue.holder = this.#grant(lock.key, next.onRevocation);
     next.grant(queue.holder);
+  }
+}
+
+/**
+ * Runs a caller's callback from a microtask: what it throws is dropped rather than crashing the process as an
+ * uncaught exception (the in-process manager has no logger; the callback owns its errors).
+ */
+export function callSafely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // The callback's own error; see above.
   }
 }
 

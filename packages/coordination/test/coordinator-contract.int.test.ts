@@ -1,6 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import { startZooKeeper, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
-import { LocalLockManager, ZooKeeperLockManager } from '../src/index.js';
+// The module itself: the package's entry layout (root vs /zookeeper subpath) is not this test's concern.
+import { ZooKeeperLockManager } from '../src/zookeeper/zookeeper-lock-manager.js';
+import { LocalLockManager } from '../src/index.js';
 import { describeCoordinatorContract } from './coordinator-contract.js';
 
 let zk: ZooKeeperCluster;

@@ -38,6 +38,40 @@ export function describeCoordinatorContract(name: string, factory: () => Promise
       await holder.release();
     });
 
+    test('callbacks that throw (revocation, group change, topic) never escape as uncaught errors', async () => {
+      const { a, b } = await pair();
+      const k = key('throws');
+      let called = 0;
+      const holder = await a.acquire(k, {
+        timeoutMs: 5_000,
+        onRevocationRequested: () => {
+          called++;
+          throw new Error('callback bug');
+        },
+      });
+      await b.requestRevocation(k);
+      await eventually(() => called === 1, 10_000, 'callback');
+      const group = key('g');
+      const ma = await a.joinGroup(group, 'x', '1');
+      ma.onChange(() => {
+        throw new Error('listener bug');
+      });
+      const topic = key('t');
+      let topicCalls = 0;
+      b.watch(topic, () => {
+        topicCalls++;
+        throw new Error('watcher bug');
+      });
+      await sleep(100);
+      const mb = await b.joinGroup(group, 'y', '2');
+      await a.notify(topic);
+      await eventually(() => topicCalls >= 1 && ma.members().size === 2, 10_000, 'listeners ran');
+      await sleep(50);
+      expect(holder.held).toBe(true);
+      await holder.release();
+      await Promise.all([ma.leave(), mb.leave()]);
+    });
+
     test('participants: holder first, then waiters in queue order; empty for a free key', async () => {
       const { a, b } = await pair();
       const k = key('part');

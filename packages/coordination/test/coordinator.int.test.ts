@@ -7,14 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FaultProxy } from '../../../test-support/fault-proxy.js';
 import { startZooKeeper, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
-import {
-  InvalidArgumentError,
-  LockLostError,
-  LockTimeoutError,
-  ZooKeeperLockManager,
-  type Lock,
-  type ZooKeeperLockManagerOptions,
-} from '../src/index.js';
+import { InvalidArgumentError, LockLostError, LockTimeoutError, type Lock } from '../src/index.js';
+// The modules themselves: the package's entry layout (root vs /zookeeper subpath) is not this test's concern.
+import type { ZooKeeperLockManagerOptions } from '../src/zookeeper/options.js';
+import { ZooKeeperLockManager } from '../src/zookeeper/zookeeper-lock-manager.js';
 import { children, eventually, rawClient, remove, stat } from './helpers.js';
 
 const pathOf = (lock: Lock): string => (lock as unknown as { path: string }).path;
@@ -149,6 +145,19 @@ describe('tryAcquireMany / releaseMany', () => {
     expect([...again.values()][0]!.fencingToken > [...tokens][0]!).toBe(true);
     await b.releaseMany([...again.values(), busy]);
     expect(await children(admin, '/batch/locks/acct-2')).toEqual([]);
+  });
+
+  test('concurrent batches on the same keys never grant a key twice', async () => {
+    const ms = await Promise.all([1, 2, 3].map(() => manager({ namespace: 'batch-race', reapDelayMs: 0 })));
+    const keys = Array.from({ length: 40 }, (_, i) => `r-${i}`);
+    for (let round = 0; round < 8; round++) {
+      const results = await Promise.all(ms.map((m) => m.tryAcquireMany(keys)));
+      const granted = results.flatMap((r) => [...r.keys()]);
+      expect(new Set(granted).size).toBe(granted.length);
+      // Per key, the lowest node wins whoever sent it: every key goes to exactly one batch.
+      expect(granted.length).toBe(keys.length);
+      await Promise.all(results.map((r, i) => ms[i]!.releaseMany([...r.values()])));
+    }
   });
 
   test('batches above one transaction are chunked (600 keys), and a batch lock behaves like any lock', async () => {
@@ -303,6 +312,19 @@ describe('lock node deleted by someone else', () => {
       expect(lock.signal.aborted).toBe(true);
       expect((lock.signal.reason as LockLostError).reason).toBe('node-deleted');
     }
+  });
+});
+
+describe('try-lock', () => {
+  test('timeoutMs 0 on a busy key fails at once and deletes its waiter node; on a free key it acquires', async () => {
+    const [a, b] = await Promise.all([manager({ namespace: 'try' }), manager({ namespace: 'try' })]);
+    const holder = await a.acquire('k');
+    for (let i = 0; i < 5; i++) await expect(b.acquire('k', { timeoutMs: 0 })).rejects.toBeInstanceOf(LockTimeoutError);
+    await eventually(async () => (await children(admin, '/try/locks/k')).length === 1, 10_000, 'waiter nodes deleted');
+    await holder.release();
+    const lock = await b.acquire('k', { timeoutMs: 0 });
+    expect(lock.held).toBe(true);
+    await lock.release();
   });
 });
 

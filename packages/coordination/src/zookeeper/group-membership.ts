@@ -1,13 +1,13 @@
 import zookeeper from 'node-zookeeper-client';
 import type { Stat } from 'node-zookeeper-client';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError } from '../errors.js';
+import { CoordinationUnavailableError, InvalidArgumentError } from '../errors.js';
 import type { ConnectionState, GroupMembership } from '../types.js';
 import type { ResolvedOptions } from './options.js';
+import { ensurePath } from './parents.js';
 import { ConnectionTrouble, ServerError, ZK, type ZkSession } from './session.js';
 
 const EPHEMERAL = zookeeper.CreateMode.EPHEMERAL;
-const PERSISTENT = zookeeper.CreateMode.PERSISTENT;
 
 /**
  * A member of a group (after Curator's `GroupMember`): an ephemeral node `<parent>/<memberId>` with the member's data,
@@ -21,6 +21,8 @@ export class ZooKeeperGroupMembership implements GroupMembership {
   readonly #path: string;
   readonly #data: Buffer;
   #left = false;
+  /** A node of this member id owned by another session was seen (and waited for). */
+  #foreignOwner = false;
   #registeredGeneration = -1;
   #registering: Promise<void> | undefined;
   #refreshing = false;
@@ -58,9 +60,10 @@ export class ZooKeeperGroupMembership implements GroupMembership {
     // An older session of ours is expired by the server within its timeout; anything longer is someone else.
     const deadline = AbortSignal.timeout(Math.ceil(this.session.sessionTimeoutMs * 1.5) + this.options.operationTimeoutMs);
     await this.#register(signal ? AbortSignal.any([signal, deadline]) : deadline).catch((error: unknown) => {
-      if (deadline.aborted) {
+      if (deadline.aborted && this.#foreignOwner) {
         throw new InvalidArgumentError(`member ${JSON.stringify(this.memberId)} of group ${JSON.stringify(this.group)} is registered by another session`);
       }
+      if (deadline.aborted) throw new CoordinationUnavailableError('ZooKeeper did not register the member in time', { cause: error });
       throw error;
     });
     await this.#load();
@@ -94,7 +97,7 @@ export class ZooKeeperGroupMembership implements GroupMembership {
         try {
           await this.#register(undefined);
         } catch (error) {
-          if (!(error instanceof ConnectionTrouble)) {
+          if (!(error instanceof ConnectionTrouble || error instanceof CoordinationUnavailableError)) {
             this.options.logger.warn({ event: 'group.register_failed', group: this.group, err: error }, 'group registration failed');
           }
           await sleep(Math.max(100, this.options.reconnectDelayMs));
@@ -117,7 +120,7 @@ export class ZooKeeperGroupMembership implements GroupMembership {
       } catch (error) {
         if (!(error instanceof ServerError)) throw error;
         if (error.zkCode === ZK['NO_NODE'] && round < 5) {
-          await this.#ensureParent(signal);
+          await ensurePath(this.session, this.parent, signal);
           continue;
         }
         if (error.zkCode !== ZK['NODE_EXISTS']) throw error;
@@ -136,6 +139,7 @@ export class ZooKeeperGroupMembership implements GroupMembership {
         this.#registeredGeneration = generation;
         return;
       }
+      this.#foreignOwner = true;
       this.options.logger.info({ event: 'group.waiting_for_old_node', group: this.group }, 'member node of another session: waiting for it to go');
       await this.#waitGone(signal);
     }
@@ -166,17 +170,6 @@ export class ZooKeeperGroupMembership implements GroupMembership {
     });
   }
 
-  async #ensureParent(signal: AbortSignal | undefined): Promise<void> {
-    const segments = this.parent.split('/').filter(Boolean);
-    for (let i = 1; i <= segments.length; i++) {
-      try {
-        await this.session.create(`/${segments.slice(0, i).join('/')}`, PERSISTENT, { signal });
-      } catch (error) {
-        if (!(error instanceof ServerError && error.zkCode === ZK['NODE_EXISTS'])) throw error;
-      }
-    }
-  }
-
   /** Loads the list again, one load at a time; a change during a load triggers one more. */
   #scheduleRefresh(): void {
     if (this.#refreshing) {
@@ -191,7 +184,7 @@ export class ZooKeeperGroupMembership implements GroupMembership {
           await this.#load();
         } catch (error) {
           // No connection: the next `connected`/`reconnected` state loads again.
-          if (!(error instanceof ConnectionTrouble)) {
+          if (!(error instanceof ConnectionTrouble || error instanceof CoordinationUnavailableError)) {
             this.options.logger.warn({ event: 'group.load_failed', group: this.group, err: error }, 'group member list load failed');
           }
         }

@@ -1,6 +1,3 @@
-import zookeeper from 'node-zookeeper-client';
-import type { Event } from 'node-zookeeper-client';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ClosedError,
   CoordinationUnavailableError,
@@ -21,35 +18,17 @@ import { assertNotReentrant, runWithLock } from '../with-lock.js';
 import { createBatch, removeBatch } from './batch.js';
 import { DeletionWatches } from './deletion-watches.js';
 import { ZooKeeperGroupMembership } from './group-membership.js';
-import { baseName, lockNodePrefix, newAttemptId, sortLockNodes } from './lock-node-name.js';
+import { Acquirer, Busy } from './acquisition.js';
+import { NodeCleaner } from './node-cleaner.js';
 import { MULTI_CHUNK } from './multi.js';
 import { resolveOptions, ZOOKEEPER_DEFAULTS, type ResolvedOptions, type ZooKeeperLockManagerOptions } from './options.js';
-import { ConnectionTrouble, ServerError, ZK, ZkSession } from './session.js';
+import { ConnectionTrouble, ServerError, ZkSession } from './session.js';
 import { Topics } from './topics.js';
 import { ZooKeeperLock } from './zookeeper-lock.js';
-import { zxidToBigInt } from './zxid.js';
+import { ensurePath } from './parents.js';
+import { markHolder, queueParticipants } from './queue-inspection.js';
+import { watchHeldLock } from './held-lock-watch.js';
 
-const EPHEMERAL_SEQUENTIAL = zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL;
-const PERSISTENT = zookeeper.CreateMode.PERSISTENT;
-/** What Apache Curator's `Revoker` writes on a holder's node; the same bytes, so the two interoperate. */
-export const REVOKE_MESSAGE = Buffer.from('__REVOKE__');
-
-/** One acquisition: its node (once created) and what is known about it. */
-interface Attempt {
-  readonly key: string;
-  readonly id: string;
-  readonly parent: string;
-  generation: number;
-  path: string | undefined;
-  token: bigint | undefined;
-  /** A create was sent and its outcome is unknown (no reply): the node may exist. */
-  createUnknown: boolean;
-  /** The caller gave up; any node this attempt made must go. */
-  abandoned: boolean;
-}
-
-/** A try-lock (`timeoutMs: 0`) found the key busy. */
-class Busy extends Error {}
 
 /**
  * Per-key mutual exclusion across processes on ZooKeeper, after Apache Curator's `InterProcessMutex`: per key,
@@ -71,6 +50,8 @@ export class ZooKeeperLockManager implements Coordinator {
   readonly #waits = new Set<AbortController>();
   readonly #background = new Set<Promise<unknown>>();
   readonly #deletions: DeletionWatches;
+  readonly #cleaner: NodeCleaner;
+  readonly #acquirer: Acquirer;
   readonly #groups = new Set<ZooKeeperGroupMembership>();
   readonly #topics: Topics;
   readonly #root: string;
@@ -80,7 +61,18 @@ export class ZooKeeperLockManager implements Coordinator {
     this.#options = resolveOptions(options);
     this.#root = `/${this.#options.namespace}`;
     this.#session = new ZkSession(this.#options);
+    this.#cleaner = new NodeCleaner(this.#session, this.#options.logger, (task) => this.#track(task), () => this.#closed);
     this.#deletions = new DeletionWatches(this.#session);
+    this.#acquirer = new Acquirer({
+      session: this.#session,
+      logger: this.#options.logger,
+      operationTimeoutMs: this.#options.operationTimeoutMs,
+      deletions: this.#deletions,
+      cleaner: this.#cleaner,
+      ensureParent: (parent, signal) => this.#ensureParent(parent, signal),
+      track: (task) => this.#track(task),
+      closed: () => this.#closed,
+    });
     this.#topics = new Topics(this.#session, this.#root, this.#options.logger);
     this.#session.onState((state) => this.#onState(state));
   }
@@ -119,23 +111,14 @@ export class ZooKeeperLockManager implements Coordinator {
     const forward = (): void => wait.abort(callerSignal?.reason);
     callerSignal?.addEventListener('abort', forward, { once: true });
     this.#waits.add(wait);
-    const attempt: Attempt = {
-      key,
-      id: newAttemptId(),
-      parent: this.#parentOf(key),
-      generation: this.#session.generation,
-      path: undefined,
-      token: undefined,
-      createUnknown: false,
-      abandoned: false,
-    };
+    const attempt = this.#acquirer.newAttempt(key, this.#parentOf(key));
     this.#busy(key, +1);
     try {
-      const granted = await this.#acquireLoop(attempt, wait.signal, tryOnce);
+      const granted = await this.#acquirer.run(attempt, wait.signal, tryOnce);
       return this.#grant(key, granted.path, granted.token, attempt.generation, options?.onRevocationRequested);
     } catch (error) {
       this.#busy(key, -1);
-      this.#abandon(attempt);
+      this.#acquirer.abandon(attempt);
       if (error instanceof Busy && !this.#closed) throw new LockTimeoutError(key);
       throw this.#acquireError(key, error, callerSignal);
     } finally {
@@ -151,21 +134,9 @@ export class ZooKeeperLockManager implements Coordinator {
   async participants(key: string, options: { signal?: AbortSignal } = {}): Promise<Participant[]> {
     assertKey(key);
     if (this.#closed) throw new ClosedError();
-    const parent = this.#parentOf(key);
-    try {
-      const nodes = sortLockNodes(await this.#children(parent, options.signal));
-      const stats = await Promise.all(
-        nodes.map((node) => this.#session.exists(`${parent}/${node.name}`, undefined, options).then(([stat]) => stat)),
-      );
-      const found: Participant[] = [];
-      nodes.forEach((node, i) => {
-        const stat = stats[i];
-        if (stat) found.push({ node: node.name, sessionId: stat.ephemeralOwner.toString('hex'), isHolder: found.length === 0 });
-      });
-      return found;
-    } catch (error) {
+    return queueParticipants(this.#session, this.#parentOf(key), options.signal).catch((error: unknown) => {
       throw this.#requestError(error);
-    }
+    });
   }
 
   /**
@@ -175,23 +146,9 @@ export class ZooKeeperLockManager implements Coordinator {
   async requestRevocation(key: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
     assertKey(key);
     if (this.#closed) throw new ClosedError();
-    const parent = this.#parentOf(key);
-    try {
-      for (let round = 0; round < 10; round++) {
-        const [holder] = sortLockNodes(await this.#children(parent, options.signal));
-        if (!holder) return false;
-        try {
-          await this.#session.call((client, cb) => client.setData(`${parent}/${holder.name}`, REVOKE_MESSAGE, -1, cb as never), options);
-          return true;
-        } catch (error) {
-          // The holder released meanwhile: ask the next one.
-          if (!(error instanceof ServerError && error.zkCode === ZK['NO_NODE'])) throw error;
-        }
-      }
-      return false;
-    } catch (error) {
+    return markHolder(this.#session, this.#parentOf(key), options.signal).catch((error: unknown) => {
       throw this.#requestError(error);
-    }
+    });
   }
 
   /**
@@ -232,7 +189,7 @@ export class ZooKeeperLockManager implements Coordinator {
           this.#busy(key, -1);
         }
       }
-      if (losers.length > 0) this.#track(this.#removeOrDefer(losers, batch.generation));
+      if (losers.length > 0) this.#track(this.#cleaner.removeOrDefer(losers, batch.generation));
     }
     return locks;
   }
@@ -322,7 +279,7 @@ export class ZooKeeperLockManager implements Coordinator {
     const leaving = [...this.#groups].map((g) => g.leave().catch(() => {}));
     const releases = [...this.#held].map((lock) => {
       lock.lose('closed');
-      return this.#deleteNode(lock.path).catch(() => {});
+      return this.#cleaner.deleteNode(lock.path).catch(() => {});
     });
     await Promise.allSettled([...leaving, ...releases, ...this.#background]);
     await this.#session.close();
@@ -341,16 +298,6 @@ export class ZooKeeperLockManager implements Coordinator {
       operationTimeoutMs: this.#options.operationTimeoutMs,
       track: (task) => this.#track(task),
     };
-  }
-
-  async #children(parent: string, signal: AbortSignal | undefined): Promise<string[]> {
-    try {
-      const [names] = await this.#session.getChildren(parent, { signal });
-      return names;
-    } catch (error) {
-      if (error instanceof ServerError && error.zkCode === ZK['NO_NODE']) return [];
-      throw error;
-    }
   }
 
   #requestError(error: unknown): Error {
@@ -373,159 +320,8 @@ export class ZooKeeperLockManager implements Coordinator {
     return this.#requestError(error);
   }
 
-  async #acquireLoop(attempt: Attempt, signal: AbortSignal, tryOnce: boolean): Promise<{ path: string; token: bigint }> {
-    for (;;) {
-      signal.throwIfAborted();
-      const generation = this.#session.generation;
-      if (attempt.generation !== generation) {
-        // The old session's ephemeral node is gone with it (or will be when the server expires it).
-        attempt.generation = generation;
-        attempt.path = undefined;
-        attempt.createUnknown = false;
-      }
-      try {
-        if (!attempt.path) {
-          if (attempt.createUnknown) await this.#adopt(attempt, signal);
-          if (!attempt.path) await this.#create(attempt, signal);
-        }
-        const path = attempt.path as string | undefined;
-        if (!path) continue;
-        const [children] = await this.#session.getChildren(attempt.parent, { signal });
-        const nodes = sortLockNodes(children);
-        const index = nodes.findIndex((node) => node.name === baseName(path));
-        if (index < 0) {
-          // Our node is gone (its session expired, or someone deleted it): start over with a new node.
-          attempt.path = undefined;
-          continue;
-        }
-        if (index === 0) {
-          if (attempt.token === undefined) throw new Error(`no fencing token for the lock node of "${attempt.key}"`);
-          return { path, token: attempt.token };
-        }
-        if (tryOnce) throw new Busy();
-        const predecessor = nodes[index - 1];
-        if (predecessor) await this.#waitForDeletion(`${attempt.parent}/${predecessor.name}`, attempt, signal);
-      } catch (error) {
-        if (!(error instanceof ConnectionTrouble) || signal.aborted) throw error;
-        // Outcome unknown: wait for the connection (bounded) and look again; the node will be adopted if it exists.
-        await this.#session.waitConnected(this.#options.operationTimeoutMs, signal);
-      }
-    }
-  }
-
-  async #create(attempt: Attempt, signal: AbortSignal): Promise<void> {
-    for (let round = 0; ; round++) {
-      attempt.createUnknown = true;
-      const generation = this.#session.generation;
-      try {
-        const [path, zxid] = await this.#session.create(lockNodePrefix(attempt.parent, attempt.id), EPHEMERAL_SEQUENTIAL, {
-          signal,
-          onLate: (error, late) => {
-            if (!error && typeof late === 'string' && attempt.path !== late) this.#deleteInBackground(late, generation);
-          },
-        });
-        attempt.createUnknown = false;
-        if (attempt.abandoned || generation !== this.#session.generation) {
-          this.#deleteInBackground(path, generation);
-          return;
-        }
-        attempt.path = path;
-        attempt.token = zxidToBigInt(zxid) ?? (await this.#czxid(path, signal));
-        return;
-      } catch (error) {
-        if (error instanceof ServerError && error.zkCode === ZK['NO_NODE'] && round < 5) {
-          attempt.createUnknown = false;
-          await this.#ensureParent(attempt.parent, signal);
-          continue;
-        }
-        if (error instanceof ServerError) attempt.createUnknown = false;
-        throw error;
-      }
-    }
-  }
-
-  /** After a create without a reply: finds the node by its attempt id, keeps the lowest, deletes any other. */
-  async #adopt(attempt: Attempt, signal: AbortSignal): Promise<void> {
-    let children: string[];
-    try {
-      [children] = await this.#session.getChildren(attempt.parent, { signal });
-    } catch (error) {
-      if (error instanceof ServerError && error.zkCode === ZK['NO_NODE']) {
-        attempt.createUnknown = false;
-        return;
-      }
-      throw error;
-    }
-    attempt.createUnknown = false;
-    const mine = sortLockNodes(children).filter((node) => node.attemptId === attempt.id);
-    const [first, ...extra] = mine;
-    for (const node of extra) this.#deleteInBackground(`${attempt.parent}/${node.name}`, attempt.generation);
-    if (!first) return;
-    const path = `${attempt.parent}/${first.name}`;
-    const token = await this.#czxid(path, signal);
-    if (token === undefined) return;
-    attempt.path = path;
-    attempt.token = token;
-    this.#options.logger.info({ event: 'lock.adopted', key: attempt.key }, 'adopted a lock node whose create reply was lost');
-  }
-
-  /**
-   * A node's creation zxid, read with one extra round trip: for adopted nodes, and for a client without the
-   * create-zxid patch (which reports it in the create reply for free).
-   */
-  async #czxid(path: string, signal: AbortSignal): Promise<bigint | undefined> {
-    const [stat] = await this.#session.exists(path, undefined, { signal });
-    return stat ? zxidToBigInt(stat.czxid) : undefined;
-  }
-
-  async #ensureParent(parent: string, signal: AbortSignal | undefined): Promise<void> {
-    const create = async (path: string): Promise<boolean> => {
-      try {
-        await this.#session.create(path, PERSISTENT, { signal });
-        return true;
-      } catch (error) {
-        if (error instanceof ServerError && error.zkCode === ZK['NODE_EXISTS']) return true;
-        if (error instanceof ServerError && error.zkCode === ZK['NO_NODE']) return false;
-        throw error;
-      }
-    };
-    if (await create(parent)) return;
-    await create(this.#root);
-    await create(`${this.#root}/locks`);
-    await create(parent);
-  }
-
-  /**
-   * Resolves when `path` is gone, changed, or the session was lost; watches only that node (no herd), through one
-   * watch shared by every local waiter on it ({@link DeletionWatches}), so a waiter that gives up leaves nothing.
-   */
-  #waitForDeletion(path: string, attempt: Attempt, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let done = false;
-      const finish = (error?: unknown): void => {
-        if (done) return;
-        done = true;
-        signal.removeEventListener('abort', onAbort);
-        offState();
-        offWatch();
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const onAbort = (): void => finish(signal.reason ?? new Error('aborted'));
-      const offState = this.#session.onState((state) => {
-        if (state === 'lost') finish();
-      });
-      signal.addEventListener('abort', onAbort, { once: true });
-      const offWatch = this.#deletions.watch(
-        path,
-        () => {
-          this.#options.logger.debug({ event: 'lock.predecessor_gone', key: attempt.key }, 'lock predecessor gone');
-          finish();
-        },
-        (error) => finish(error),
-        signal,
-      );
-    });
+  #ensureParent(parent: string, signal: AbortSignal | undefined): Promise<void> {
+    return ensurePath(this.#session, parent, signal);
   }
 
   #grant(key: string, path: string, token: bigint, generation: number, onRevocation: ((lock: Lock) => void) | undefined): Lock {
@@ -536,34 +332,15 @@ export class ZooKeeperLockManager implements Coordinator {
     return lock;
   }
 
-  /**
-   * A data watch on a held lock's own node (not awaited: no extra latency): its deletion by anyone else fires the
-   * lock's signal (`node-deleted`), and a revocation marker calls the holder's `onRevocationRequested`.
-   */
+  /** Deletion of the node by someone else fires the lock's signal; a revocation marker calls its holder. */
   #watchHeld(lock: ZooKeeperLock): void {
-    const watcher = (event: Event): void => {
-      if (!lock.held || lock.generation !== this.#session.generation) return;
-      if (event.getName() === 'NODE_DELETED') this.#lose(lock, 'node-deleted');
-      else read();
-    };
-    const read = (): void => {
-      this.#session.call<[Buffer | undefined]>((client, cb) => client.getData(lock.path, watcher, cb as never)).then(
-        ([data]) => {
-          if (data?.equals(REVOKE_MESSAGE)) lock.askToRevoke();
-        },
-        (error: unknown) => {
-          if (!lock.held || lock.generation !== this.#session.generation) return;
-          if (error instanceof ServerError && error.zkCode === ZK['NO_NODE']) this.#lose(lock, 'node-deleted');
-          else if (error instanceof ConnectionTrouble) this.#track(this.#rewatchLater(lock, read));
-        },
-      );
-    };
-    read();
-  }
-
-  async #rewatchLater(lock: ZooKeeperLock, read: () => void): Promise<void> {
-    await this.#session.waitConnected(this.#session.sessionTimeoutMs).catch(() => {});
-    if (lock.held && lock.generation === this.#session.generation && !this.#closed) read();
+    watchHeldLock(this.#session, lock, {
+      onDeleted: (l) => this.#lose(l, 'node-deleted'),
+      onCallbackError: (l, error) =>
+        this.#options.logger.error({ event: 'lock.revocation_callback_error', key: l.key, err: error }, 'onRevocationRequested threw'),
+      track: (task) => this.#track(task),
+      closed: () => this.#closed,
+    });
   }
 
   #lose(lock: ZooKeeperLock, reason: 'node-deleted' | 'session-lost'): void {
@@ -585,78 +362,16 @@ export class ZooKeeperLockManager implements Coordinator {
   /** Deletes a released lock's node; a node already gone means the lock was lost before: its signal fires. */
   async #releaseNode(lock: ZooKeeperLock): Promise<void> {
     try {
-      const existed = await this.#deleteNode(lock.path);
+      const existed = await this.#cleaner.deleteNode(lock.path);
       if (!existed && lock.generation === this.#session.generation) {
         lock.lostDuringRelease('node-deleted');
         this.#options.logger.warn({ event: 'lock.node_missing', key: lock.key }, 'released a lock whose node someone else deleted');
       }
     } catch (error) {
       if (lock.generation === this.#session.generation && !this.#closed) {
-        this.#deleteInBackground(lock.path, lock.generation);
+        this.#cleaner.deleteInBackground(lock.path, lock.generation);
       }
       this.#options.logger.warn({ event: 'lock.release_deferred', key: lock.key, err: error }, 'release retried in background');
-    }
-  }
-
-  /** Deletes `path`; false when it did not exist. */
-  async #deleteNode(path: string): Promise<boolean> {
-    try {
-      await this.#session.remove(path);
-      return true;
-    } catch (error) {
-      if (error instanceof ServerError && error.zkCode === ZK['NO_NODE']) return false;
-      throw error;
-    }
-  }
-
-  /** Deletes many nodes of a batch in one transaction, or one by one in the background if that fails. */
-  async #removeOrDefer(paths: readonly string[], generation: number): Promise<void> {
-    try {
-      await removeBatch(this.#session, paths);
-    } catch {
-      for (const path of paths) this.#deleteInBackground(path, generation);
-    }
-  }
-
-  /** Deletes `path` until it is gone or its session ends (then the server deletes it). */
-  #deleteInBackground(path: string, generation: number): void {
-    const task = (async () => {
-      for (let round = 0; generation === this.#session.generation && this.state !== 'closed'; round++) {
-        try {
-          await this.#deleteNode(path);
-          return;
-        } catch (error) {
-          if (error instanceof ServerError) {
-            this.#options.logger.error({ event: 'lock.delete_failed', path, err: error }, 'could not delete a lock node');
-            return;
-          }
-          await sleep(Math.min(1_000, 50 * 2 ** round));
-        }
-      }
-    })();
-    this.#track(task);
-  }
-
-  /** Removes whatever an abandoned attempt left: its node, or a node from a create whose reply never came. */
-  #abandon(attempt: Attempt): void {
-    attempt.abandoned = true;
-    if (attempt.path) {
-      this.#deleteInBackground(attempt.path, attempt.generation);
-      attempt.path = undefined;
-    } else if (attempt.createUnknown && !this.#closed) {
-      const generation = attempt.generation;
-      const task = (async () => {
-        while (generation === this.#session.generation && !this.#closed) {
-          try {
-            await this.#adopt(attempt, new AbortController().signal);
-            if (attempt.path) this.#deleteInBackground(attempt.path, generation);
-            return;
-          } catch {
-            await sleep(100);
-          }
-        }
-      })();
-      this.#track(task);
     }
   }
 

@@ -59,10 +59,14 @@ export class ZooKeeperLock implements Lock {
     if (!this.#controller.signal.aborted) this.#controller.abort(new LockLostError(this.key, reason));
   }
 
-  /** Calls the holder's revocation callback, at most once. */
-  askToRevoke(): void {
+  /** Calls the holder's revocation callback, at most once; what it throws goes to `onError`, never up the stack. */
+  askToRevoke(onError: (error: unknown) => void): void {
     if (this.#revocationAsked || !this.#held || !this.onRevocation) return;
     this.#revocationAsked = true;
-    this.onRevocation(this);
+    try {
+      this.onRevocation(this);
+    } catch (error) {
+      onError(error);
+    }
   }
 }
