@@ -44,11 +44,17 @@ const LONG_BUDGET_ENV = Object.freeze({ DEADLINE_MS: '30000', STORE_COMMIT_TIMEO
 const elapsed = (since: number): string => `${((performance.now() - since) / 1_000).toFixed(1)} s`;
 
 /** Refused commits of replica `index` so far: the fence at work (version compare-and-set, or an id already stored). */
-async function refusedCommits(driver: ClusterDriver, index: number): Promise<{ versionConflict: number; duplicateId: number } | undefined> {
+async function refusedCommits(
+  driver: ClusterDriver,
+  index: number,
+): Promise<{ versionConflict: number; duplicateId: number; fenced: number } | undefined> {
   const name = 'catraca_store_commit_seconds_count';
   const versionConflict = await driver.scrapeMetric(index, name, { outcome: 'version_conflict' });
   const duplicateId = await driver.scrapeMetric(index, name, { outcome: 'duplicate_id' });
-  return versionConflict === undefined || duplicateId === undefined ? undefined : { versionConflict, duplicateId };
+  const fenced = await driver.scrapeMetric(index, name, { outcome: 'fenced' });
+  return versionConflict === undefined || duplicateId === undefined || fenced === undefined
+    ? undefined
+    : { versionConflict, duplicateId, fenced };
 }
 
 /** Forward outcomes of replica `index` so far (catraca_forwards_total by outcome). */
@@ -146,7 +152,7 @@ export const SCENARIOS: readonly Scenario[] = [
       fact(
         `held ${pauseMs} ms (session timeout ${driver.sessionTimeoutMs} ms), then SIGCONT; ` +
           (was && after
-            ? `commits of replica ${paused} refused by the fence since the pause: version conflict ${after.versionConflict - was.versionConflict}, id already stored ${after.duplicateId - was.duplicateId}`
+            ? `commits of replica ${paused} refused by the fence since the pause: version conflict ${after.versionConflict - was.versionConflict}, older owner epoch ${after.fenced - was.fenced}, id already stored ${after.duplicateId - was.duplicateId}`
             : 'refused commits not scraped'),
       );
     },
