@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the servers the integration tests start for themselves (Debian/Ubuntu, as root):
 # ZooKeeper (Java), redis-server, PostgreSQL binaries, nginx (the local cluster's load balancer),
-# docker-compose (validates docker-compose.yml offline).
+# docker-compose (validates docker-compose.yml offline), a JDK and Maven (Apache Curator interoperability).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 missing=()
@@ -10,6 +10,12 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing+=(postgresql)
 command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+# python3: test-support/silent-host.ts (a loopback port that drops connection attempts, like a host that is down).
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# Apache Curator interoperability (packages/coordination/test/curator-interop.int.test.ts, bench:locks): javac and
+# Maven, which fetches Curator from Maven Central once into .tmp/curator/.
+command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
 # docker-compose: only to validate docker-compose.yml offline (`docker-compose config -q`); no Docker engine needed.
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 if [ ${#missing[@]} -eq 0 ]; then

@@ -1,3 +1,9 @@
+/**
+ * `@catraca/coordination`: what every backend shares — the `LockManager` API, its errors, and the in-process
+ * implementation. Each backend has its own entry, so a process loads only the client it uses:
+ * `@catraca/coordination/zookeeper` (node-zookeeper-client), `@catraca/coordination/redis` (ioredis),
+ * `@catraca/coordination/local` (nothing).
+ */
 export type {
   AcquireOptions,
   ConnectionState,
@@ -24,10 +30,3 @@ export {
 export type { CoordinationErrorCode, LockLostReason } from './errors.js';
 export { LocalLockManager } from './local-lock-manager.js';
 export { runWithLock } from './with-lock.js';
-export { ZooKeeperLockManager } from './zookeeper/zookeeper-lock-manager.js';
-export { REVOKE_MESSAGE } from './zookeeper/queue-inspection.js';
-export { ZOOKEEPER_DEFAULTS } from './zookeeper/options.js';
-export type { DigestAuth, ZooKeeperLockManagerOptions } from './zookeeper/options.js';
-export { RedisLockManager } from './redis/redis-lock-manager.js';
-export { REDIS_LOCK_DEFAULTS } from './redis/options.js';
-export type { RedisLockManagerOptions } from './redis/options.js';
