@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { MemoryCache, RedisCache, type ResultCache } from '@catraca/cache';
+import { MemoryCache, RedisCache, SignedCache, type ResultCache } from '@catraca/cache';
 import { LocalLockManager, type Coordinator, type LockManager } from '@catraca/coordination';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -10,6 +11,8 @@ import type { ReadinessReport } from './http/routes-ops.js';
 import { Metrics } from './metrics.js';
 import { Authorizer } from './service/authorizer.js';
 import { RuleBook, type RuleChangeNotifier } from './service/rule-book.js';
+import { openAuditLog } from './audit/open-audit.js';
+import type { AuditLog } from './audit/port.js';
 import type { Store } from './store/port.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 
@@ -18,6 +21,7 @@ export interface Runtime {
   config: Config;
   app: ReturnType<typeof createApp>;
   store: Store;
+  audit: AuditLog;
   locks: LockManager | undefined;
   cache: ResultCache;
   authorizer: Authorizer;
@@ -32,9 +36,10 @@ export interface Runtime {
 async function openStore(config: Config, logger: Logger): Promise<Store> {
   switch (config.STORE) {
     case 'sqlite': {
-      mkdirSync(config.DATA_DIR, { recursive: true });
+      const file = path.join(config.DATA_DIR, 'catraca.db');
+      ownerOnlyDataFiles(config.DATA_DIR, file, logger);
       return openSqliteStore({
-        path: path.join(config.DATA_DIR, 'catraca.db'),
+        path: file,
         durability: config.SQLITE_DURABILITY,
         logger: logger.child({ component: 'store' }),
       });
@@ -42,6 +47,22 @@ async function openStore(config: Config, logger: Logger): Promise<Store> {
     default: {
       const { openClusterStore } = await import('./cluster-store.js');
       return openClusterStore(config, logger.child({ component: 'store' }));
+    }
+  }
+}
+
+/**
+ * Balances and the ledger are readable by this user only: the directory is created 0700, the database file 0600
+ * (SQLite gives its -wal and -shm files the database file's mode), and an existing file is narrowed to 0600.
+ */
+function ownerOnlyDataFiles(dir: string, file: string, logger: Logger): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if (existsSync(f)) chmodSync(f, 0o600);
+    } catch (error) {
+      logger.warn({ err: error, file: f }, 'could not make a data file readable by its owner only');
     }
   }
 }
@@ -63,16 +84,32 @@ async function openLocks(config: Config, logger: Logger): Promise<LockManager | 
   }
 }
 
-function openCache(config: Config, logger: Logger): ResultCache {
-  if (config.CACHE === 'memory') {
-    return new MemoryCache({ maxEntries: config.CACHE_MAX_ENTRIES, ttlMs: config.CACHE_TTL_MS });
-  }
-  return new RedisCache({
-    url: config.REDIS_URL!,
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    ttlMs: config.CACHE_TTL_MS,
-    callTimeoutMs: config.REDIS_CALL_TIMEOUT_MS,
-    logger: logger.child({ component: 'cache' }),
+/**
+ * The result cache, signed (SPEC §6): an entry approves a replay only if this process can verify that a replica wrote
+ * it. The key comes from `CACHE_SIGNING_KEY` (required with Redis, shared by every replica); the in-process cache of
+ * the embedded mode gets a random key per process.
+ */
+function openCache(config: Config, logger: Logger, metrics: Metrics): ResultCache {
+  const log = logger.child({ component: 'cache' });
+  const inner: ResultCache =
+    config.CACHE === 'memory'
+      ? new MemoryCache({ maxEntries: config.CACHE_MAX_ENTRIES, ttlMs: config.CACHE_TTL_MS })
+      : new RedisCache({
+          url: config.REDIS_URL!,
+          keyPrefix: config.REDIS_KEY_PREFIX,
+          ttlMs: config.CACHE_TTL_MS,
+          callTimeoutMs: config.REDIS_CALL_TIMEOUT_MS,
+          redis: {
+            ...(config.REDIS_USERNAME === undefined ? {} : { username: config.REDIS_USERNAME }),
+            ...(config.REDIS_PASSWORD === undefined ? {} : { password: config.REDIS_PASSWORD }),
+            ...(config.REDIS_TLS_CA_FILE === undefined ? {} : { tls: { ca: readFileSync(config.REDIS_TLS_CA_FILE) } }),
+          },
+          logger: log,
+        });
+  return new SignedCache(inner, {
+    key: config.CACHE_SIGNING_KEY ?? randomBytes(32),
+    onInvalid: () => metrics.cacheInvalidEntries.inc(),
+    logger: log,
   });
 }
 
@@ -109,7 +146,8 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
           logger.child({ component: 'cluster' }),
         )
       : openedStore;
-  const cache = openCache(config, logger);
+  const audit = await openAuditLog(config);
+  const cache = openCache(config, logger, metrics);
   cache.onOutcome((outcome) => metrics.cacheLookups.inc({ outcome }));
   if (locks) {
     metrics.setCoordinationState(locks.state);
@@ -170,13 +208,14 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     return { ready, checks };
   };
 
-  const app = createApp({ authorizer, store, rules, metrics, logger, readiness, config });
+  const app = createApp({ authorizer, store, audit, rules, metrics, logger, readiness, config });
 
   let closed: Promise<void> | undefined;
   return {
     config,
     app,
     store,
+    audit,
     locks,
     cache,
     authorizer,
@@ -195,6 +234,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
         await rules.stop();
         await locks?.close();
         await cache.close();
+        await audit.close();
         await store.close();
       })()),
   };

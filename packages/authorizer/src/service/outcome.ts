@@ -10,8 +10,15 @@ export type Reason =
   | 'id_conflict'
   | 'deadline_exceeded'
   | 'unavailable'
-  /** A request forwarded to its account's home replica got no answer in time: the owner may still commit it. */
-  | 'in_progress';
+  /**
+   * A duplicate of an id still being processed ran out of time waiting, or a request forwarded to its account's home
+   * replica got no answer in time: the first copy (the owner) may yet apply it.
+   */
+  | 'in_progress'
+  /** The store's reply to the commit was lost: applied whole or not at all; a retry with the same id tells which. */
+  | 'outcome_unknown'
+  /** The caller is over its rate limit; nothing was processed. */
+  | 'rate_limited';
 
 /** The answer to one authorization or credit. */
 export interface Outcome {
