@@ -46,6 +46,21 @@ export const configSchema = z.object({
     ZOOKEEPER_AUTH: z.string().min(3).optional(),
     ZOOKEEPER_REAP_DELAY_MS: int(0, 3_600_000).default(120_000),
 
+    // Cluster routing and ownership (LOCK=zookeeper with CLUSTER_SECRET set): see cluster/ and the README.
+    CLUSTER_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    CLUSTER_HOST: z.string().min(1).optional(),
+    CLUSTER_PORT: int(0, 65535).default(0),
+    CLUSTER_ADVERTISE_HOST: z.string().min(1).optional(),
+    CLUSTER_ADVERTISE_PORT: int(1, 65535).optional(),
+    CLUSTER_MEMBER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/).optional(),
+    CLUSTER_REPLY_MARGIN_MS: int(0, 10_000).default(10),
+    CLUSTER_COMMIT_GRACE_MS: int(0, 60_000).default(100),
+    CLUSTER_FORWARD_CONNECTIONS: int(1, 1_000).default(32),
+    CLUSTER_HANDOVER_PER_TICK: int(1, 1_000_000).default(500),
+    CLUSTER_HANDOVER_TICK_MS: int(1, 60_000).default(100),
+    OWNERSHIP_MAX_LOCKS: int(0, 10_000_000).default(10_000),
+    OWNERSHIP_IDLE_MS: int(1, 3_600_000).default(30_000),
+
     CACHE: z.enum(['memory', 'redis']).default('memory'),
     CACHE_TTL_MS: int(1_000, 365 * 24 * 3600 * 1000).default(24 * 3600 * 1000),
     CACHE_MAX_ENTRIES: int(1, 100_000_000).default(100_000),
