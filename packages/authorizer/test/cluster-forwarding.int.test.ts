@@ -9,6 +9,7 @@ import {
   createAccount,
   getAccount,
   listTransactions,
+  reverse,
   scrapeMetric,
   send,
   type Purchase,
@@ -121,6 +122,45 @@ describe('local cluster: three replicas, forwarding to the account home', () => 
     process.stdout.write(
       `forwarding e2e: 480 purchases on 8 accounts, ${writes} ZooKeeper write transactions, ${retried} retried by the client\n`,
     );
+  }, 120_000);
+
+  it('reversals go to the account home too: sent to each replica, each gives back what its purchase took, once', async () => {
+    const account = 'fwd-rev';
+    await createAccount(cluster.url, account, { CASH: '10.00' });
+    const home = homeOf(account, MEMBERS);
+    const others = cluster.replicas.filter((_, i) => MEMBERS[i] !== home);
+    const served = await Promise.all(cluster.replicas.map((r) => scrapeMetric(r.url, 'catraca_forwards_served_total', { answer: 'served' })));
+    // Three purchases, each reversed through a replica that is not the home (a forward), one of them in part.
+    for (let i = 0; i < 3; i++) {
+      const bought = await send(others[i % 2]!.url, 'POST', '/transactions', purchase(account, `fwd-rev-tx-${i}`, '2.00'));
+      expect(bought.text).toBe('{"code":"00"}');
+    }
+    const full = await send(others[0]!.url, 'POST', '/reversals', { id: 'fwd-rev-a', original: 'fwd-rev-tx-0', account });
+    expect(full.text).toBe('{"code":"00"}');
+    expect(full.headers.get('catraca-reason')).toBe('reversed');
+    expect(full.headers.get('catraca-transaction-id')).toBe('fwd-rev-a');
+    const part = await send(others[1]!.url, 'POST', '/reversals', { id: 'fwd-rev-b', original: 'fwd-rev-tx-1', account, amount: '0.50' });
+    expect(part.headers.get('catraca-reason')).toBe('reversed');
+    // Over what remains of tx-1 (1.50 left): refused through a forward, as on the home.
+    const over = await send(others[0]!.url, 'POST', '/reversals', { id: 'fwd-rev-c', original: 'fwd-rev-tx-1', account, amount: '2.00' });
+    expect(over.text).toBe('{"code":"07"}');
+    expect(over.headers.get('catraca-reason')).toBe('exceeds_remaining');
+    // A replay of a reversal through another replica: the first answer, applied once.
+    const replay = await reverse(others[1]!.url, { id: 'fwd-rev-a', original: 'fwd-rev-tx-0', account });
+    expect(replay).toMatchObject({ code: '00', reason: 'reversed', replayed: true });
+    // A reversal ahead of its purchase, then the purchase, both through non-home replicas: the purchase is refused.
+    const early = await send(others[0]!.url, 'POST', '/reversals', { id: 'fwd-rev-d', original: 'fwd-rev-tx-9', account });
+    expect(early.headers.get('catraca-reason')).toBe('original_unknown');
+    const late = await send(others[1]!.url, 'POST', '/transactions', purchase(account, 'fwd-rev-tx-9', '2.00'));
+    expect(late.text).toBe('{"code":"07"}');
+    expect(late.headers.get('catraca-reason')).toBe('reversed');
+
+    // 10.00 − 3 × 2.00 + 2.00 + 0.50 = 6.50
+    expect((await getAccount(cluster.url, account)).balances.CASH).toBe('6.50');
+    const after = await Promise.all(cluster.replicas.map((r) => scrapeMetric(r.url, 'catraca_forwards_served_total', { answer: 'served' })));
+    const homeIndex = MEMBERS.indexOf(home);
+    // Everything above went through a non-home replica, so the home served all of it: 3 + 5 reversals + 1 purchase.
+    expect(after[homeIndex]! - served[homeIndex]!).toBe(9);
   }, 120_000);
 
   it('the internal channel refuses callers without the cluster secret', async () => {
