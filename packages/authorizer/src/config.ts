@@ -55,6 +55,23 @@ export const configSchema = z.object({
     RULES_REFRESH_MS: int(50, 60_000).default(500),
     MERCHANT_RULES_SEED: boolean.default(true),
 
+    KAFKA_BROKERS: z
+      .string()
+      .optional()
+      .transform((value) => (value ?? '').split(',').map((b) => b.trim()).filter((b) => b.length > 0)),
+    ASYNC: z.enum(['on', 'off']).default('off'),
+    KAFKA_TOPIC: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('catraca.transactions'),
+    KAFKA_GROUP: z.string().min(1).default('catraca-authorizer'),
+    KAFKA_PARTITIONS: int(1, 10_000).default(12),
+    KAFKA_REPLICATION: int(1, 32).default(1),
+    ASYNC_DEADLINE_MS: int(1, 600_000).default(2_000),
+    ASYNC_ACCEPT_DEADLINE_MS: int(1, 600_000).default(5_000),
+    ASYNC_MAX_IN_FLIGHT: int(1, 1_000_000).default(1_024),
+    WEBHOOK_TIMEOUT_MS: int(1, 600_000).default(5_000),
+    WEBHOOK_RETRY_FOR_MS: int(0, 7 * 24 * 3600 * 1000).default(60_000),
+    WEBHOOK_BACKOFF_BASE_MS: int(1, 600_000).default(200),
+    WEBHOOK_BACKOFF_MAX_MS: int(1, 3_600_000).default(10_000),
+
     AUTHORIZE_TOKENS: tokenList,
     ADMIN_TOKENS: tokenList,
     ALLOW_UNAUTHENTICATED: boolean.default(false),
@@ -75,6 +92,7 @@ function crossFieldProblems(raw: Record<string, string>): string[] {
   need(raw['STORE'] === 'mongodb', 'MONGODB_URI', 'STORE=mongodb');
   need(raw['LOCK'] === 'zookeeper', 'ZOOKEEPER_CONNECT', 'LOCK=zookeeper');
   need(raw['CACHE'] === 'redis', 'REDIS_URL', 'CACHE=redis');
+  need(raw['ASYNC'] === 'on', 'KAFKA_BROKERS', 'ASYNC=on');
   need(raw['LOCK'] === 'redis' && !raw['REDIS_URL'], 'LOCK_REDIS_URL', 'LOCK=redis and REDIS_URL is not set');
   const host = raw['HOST'] ?? '127.0.0.1';
   const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { MemoryCache, RedisCache, type ResultCache } from '@catraca/cache';
 import { LocalLockManager, type LockManager } from '@catraca/coordination';
 import type { Logger } from 'pino';
+import type { AsyncPath } from './async/async-path.js';
 import type { Config } from './config.js';
 import { DEFAULT_MERCHANT_RULES } from './domain/index.js';
 import { createApp } from './http/app.js';
@@ -23,6 +24,8 @@ export interface Runtime {
   authorizer: Authorizer;
   rules: RuleBook;
   metrics: Metrics;
+  /** The async path (Kafka intake, and with `ASYNC=on` the decider and webhook groups), when `KAFKA_BROKERS` is set. */
+  async: AsyncPath | undefined;
   /** Makes readiness fail (first step of a graceful shutdown). */
   drain(): void;
   /** Waits for in-flight transactions, then releases locks and closes every connection. */
@@ -108,6 +111,17 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     commitTimeoutMs: config.STORE_COMMIT_TIMEOUT_MS,
   });
 
+  let asyncPath: AsyncPath | undefined;
+  if (config.KAFKA_BROKERS.length > 0) {
+    const { AsyncPath } = await import('./async/async-path.js');
+    asyncPath = await AsyncPath.open({
+      config,
+      authorizer,
+      registry: metrics.registry,
+      logger: logger.child({ component: 'async' }),
+    });
+  }
+
   let draining = false;
   const readiness = async (): Promise<ReadinessReport> => {
     const checks: Record<string, string> = {};
@@ -132,7 +146,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     return { ready, checks };
   };
 
-  const app = createApp({ authorizer, store, rules, metrics, logger, readiness, config });
+  const app = createApp({ authorizer, store, rules, metrics, logger, readiness, config, async: asyncPath });
 
   let closed: Promise<void> | undefined;
   return {
@@ -144,12 +158,14 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     authorizer,
     rules,
     metrics,
+    async: asyncPath,
     drain: () => {
       draining = true;
     },
     close: () =>
       (closed ??= (async () => {
         draining = true;
+        await asyncPath?.close(config.SHUTDOWN_GRACE_MS);
         await authorizer.idle();
         await rules.stop();
         await locks?.close();

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
+import type { AsyncPath } from '../async/async-path.js';
+import { asyncRoutes } from '../async/routes.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { Authorizer } from '../service/authorizer.js';
@@ -19,10 +21,13 @@ export interface AppDeps {
   metrics: Metrics;
   logger: Logger;
   readiness: ReadinessCheck;
+  /** The async path (Kafka), when `KAFKA_BROKERS` is set. */
+  async?: AsyncPath | undefined;
   config: Pick<
     Config,
     'DEADLINE_MS' | 'ADMIN_DEADLINE_MS' | 'BODY_LIMIT_BYTES' | 'AUTHORIZE_TOKENS' | 'ADMIN_TOKENS'
-  >;
+  > &
+    Partial<Pick<Config, 'ASYNC_ACCEPT_DEADLINE_MS'>>;
 }
 
 /** Per-request state shared by the middleware and the routes. */
@@ -75,6 +80,10 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   opsRoutes(router, deps);
   transactionRoutes(router, deps, requireScope('authorize', deps.config.AUTHORIZE_TOKENS));
   adminRoutes(router, deps, requireScope('admin', deps.config.ADMIN_TOKENS));
+  if (deps.async) {
+    const authorize = requireScope('authorize', deps.config.AUTHORIZE_TOKENS);
+    asyncRoutes(router, deps, deps.async, authorize, requireScope('admin', deps.config.ADMIN_TOKENS));
+  }
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;
