@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import type { DebitRequest } from '../service/authorizer.js';
 import { KafkaUnavailableError } from './errors.js';
 import type { Accepted } from './records.js';
+import { SerialProducer } from './serial-producer.js';
 
 export interface IntakeOptions {
   brokers: string[];
@@ -18,19 +18,14 @@ export interface IntakeOptions {
  * an idempotent producer and `acks=all`, and resolves only once Kafka acknowledged it (so a 202 means "durably queued").
  */
 export class Intake {
-  readonly #producer: Producer<string, string, string, string>;
+  readonly #producer: SerialProducer;
 
   constructor(private readonly options: IntakeOptions) {
-    this.#producer = new Producer({
+    this.#producer = new SerialProducer({
+      brokers: options.brokers,
       clientId: 'catraca-intake',
-      bootstrapBrokers: options.brokers,
-      serializers: stringSerializers,
-      idempotent: true,
-      acks: ProduceAcks.ALL,
-      timeout: options.timeoutMs,
-      retries: 3,
-      retryDelay: 100,
-      autocreateTopics: false,
+      logger: options.logger,
+      timeoutMs: options.timeoutMs,
     });
   }
 
@@ -50,9 +45,7 @@ export class Intake {
       client,
       acceptedAt: Date.now(),
     };
-    const send = this.#producer.send({
-      messages: [{ topic: this.options.topic, key: accepted.account, value: JSON.stringify(accepted) }],
-    });
+    const send = this.#producer.write({ topic: this.options.topic, key: accepted.account, value: JSON.stringify(accepted) });
     try {
       await raceAbort(send, signal);
     } catch (error) {
@@ -61,8 +54,8 @@ export class Intake {
     return accepted;
   }
 
-  async close(): Promise<void> {
-    await this.#producer.close().catch((error: unknown) => this.options.logger.warn({ err: error }, 'producer close failed'));
+  close(): Promise<void> {
+    return this.#producer.close();
   }
 }
 

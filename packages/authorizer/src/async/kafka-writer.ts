@@ -1,38 +1,23 @@
-import { ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
 import type { Logger } from 'pino';
+import { SerialProducer } from './serial-producer.js';
 
 /**
- * One idempotent producer (`acks=all`) for the async path's own topics: decisions, delivery states, webhooks and the
- * dead letters. Every write resolves only once Kafka acknowledged it.
+ * The writer of the async path's own topics (decisions, delivery states, webhooks, dead letters): idempotent,
+ * `acks=all`; every write resolves only once Kafka acknowledged it.
  */
 export class KafkaWriter {
-  readonly #producer: Producer<string, string, string, string>;
+  readonly #producer: SerialProducer;
 
-  constructor(
-    brokers: string[],
-    private readonly logger: Logger,
-    clientId = 'catraca-writer',
-  ) {
-    this.#producer = new Producer({
-      clientId,
-      bootstrapBrokers: brokers,
-      serializers: stringSerializers,
-      idempotent: true,
-      acks: ProduceAcks.ALL,
-      retries: 3,
-      retryDelay: 100,
-      autocreateTopics: false,
-    });
+  constructor(brokers: string[], logger: Logger, clientId = 'catraca-writer') {
+    this.#producer = new SerialProducer({ brokers, clientId, logger });
   }
 
   /** Writes `value` (JSON-encoded) under `key`; `null` writes a tombstone (compacted topics forget the key). */
-  async write(topic: string, key: string, value: unknown): Promise<void> {
-    await this.#producer.send({
-      messages: [{ topic, key, value: value === null ? (null as unknown as string) : JSON.stringify(value) }],
-    });
+  write(topic: string, key: string, value: unknown): Promise<void> {
+    return this.#producer.write({ topic, key, value: value === null ? null : JSON.stringify(value) });
   }
 
-  async close(): Promise<void> {
-    await this.#producer.close().catch((error: unknown) => this.logger.warn({ err: error }, 'producer close failed'));
+  close(): Promise<void> {
+    return this.#producer.close();
   }
 }
