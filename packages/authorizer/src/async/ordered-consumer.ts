@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Consumer, stringDeserializers, type Message, type MessagesStream } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import type { AsyncMetrics } from './async-metrics.js';
+import { backoffDelay } from './backoff.js';
 import { OffsetTracker } from './offset-tracker.js';
 
 /**
@@ -29,6 +30,8 @@ export interface OrderedConsumerOptions<T> {
   sessionTimeoutMs?: number;
   /** Interval of the lag gauge's refresh (0: none). Default 5 s. */
   lagIntervalMs?: number;
+  /** A stream that has not fetched for this long (and is not paused) is reconnected. Default 10 s. */
+  stallTimeoutMs?: number;
 }
 
 interface PartitionState {
@@ -51,12 +54,22 @@ export class OrderedConsumer<T> {
   #inFlight = 0;
   #closing = false;
   #paused = false;
+  #reopening = false;
+  #lastFetch = Date.now();
+  #lastLag = 0;
+  #watchdog: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: OrderedConsumerOptions<T>) {}
 
   /** Joins the group and starts handling records from the committed positions (the earliest when none). */
   async start(): Promise<void> {
-    const { brokers, group, topic, metrics, logger, clientId } = this.options;
+    await this.#open();
+    this.#watchdog = setInterval(() => void this.#watch(), 1_000);
+    this.#watchdog.unref();
+  }
+
+  async #open(): Promise<void> {
+    const { brokers, group, topic, logger, clientId } = this.options;
     const consumer = new Consumer({
       clientId,
       groupId: group,
@@ -67,30 +80,106 @@ export class OrderedConsumer<T> {
       heartbeatInterval: 1_000,
       rebalanceTimeout: 30_000,
       maxWaitTime: 200,
-      retries: Number.MAX_SAFE_INTEGER,
+      retries: 5,
       retryDelay: 500,
       highWaterMark: 256,
     });
     this.#consumer = consumer;
+    this.#partitions.clear();
     // A new generation: forget the old positions. Work in flight finishes (it is idempotent) but commits nothing.
     consumer.on('consumer:group:join', (payload) => {
+      if (this.#consumer !== consumer) return;
       this.#partitions.clear();
       logger.info({ group, assignments: payload.assignments }, 'consumer joined its group');
     });
-    consumer.on('consumer:lag', (lag) => {
-      for (const [t, partitions] of lag) {
-        partitions.forEach((value, partition) => {
-          if (value >= 0n) metrics.consumerLag.set({ topic: t, partition: String(partition) }, Number(value));
-        });
+    try {
+      const stream = await consumer.consume({ topics: [topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
+      if (this.#consumer !== consumer) {
+        await stream.close().catch(() => {});
+        return;
       }
-    });
-    consumer.on('consumer:lag:error', (error) => logger.debug({ err: error }, 'lag refresh failed'));
-    const stream = await consumer.consume({ topics: [topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
-    this.#stream = stream;
-    stream.on('data', (message) => this.#take(message));
-    stream.on('error', (error) => logger.error({ err: error, group }, 'consumer stream failed'));
+      this.#stream = stream;
+      this.#lastFetch = Date.now();
+      stream.on('fetch', () => (this.#lastFetch = Date.now()));
+      stream.on('data', (message) => this.#take(message));
+      stream.on('error', (error) => {
+        if (this.#consumer !== consumer) return;
+        logger.warn({ err: error, group }, 'consumer stream failed; reconnecting');
+        this.#reopen();
+      });
+    } catch (error) {
+      if (this.#consumer === consumer) this.#consumer = undefined;
+      consumer.close(true, () => {});
+      throw error;
+    }
+  }
+
+  /**
+   * The client does not always come back by itself (a broker restart can leave its fetch loop silent): when the stream
+   * failed or has not fetched for a while, drop this member and join again from the committed positions. Records in
+   * flight finish under the old member and commit nothing; the new one replays them (idempotent).
+   */
+  #reopen(): void {
+    if (this.#closing || this.#reopening) return;
+    this.#reopening = true;
+    const old = this.#consumer;
+    const oldStream = this.#stream;
+    this.#consumer = undefined;
+    this.#stream = undefined;
+    this.#partitions.clear();
+    void oldStream?.close().catch(() => {});
+    old?.close(true, () => {});
+    void (async () => {
+      for (let attempt = 1; !this.#closing; attempt++) {
+        await sleep(backoffDelay(attempt, { baseMs: 500, maxMs: 5_000 }));
+        if (this.#closing) break;
+        try {
+          await this.#open();
+          this.#paused = false;
+          this.options.logger.info({ group: this.options.group }, 'consumer reconnected');
+          break;
+        } catch (error) {
+          this.options.logger.warn({ err: error, group: this.options.group, attempt }, 'consumer reconnect failed');
+        }
+      }
+      this.#reopening = false;
+    })();
+  }
+
+  async #watch(): Promise<void> {
+    if (this.#closing || this.#reopening) return;
+    const stalledMs = this.options.stallTimeoutMs ?? 10_000;
+    if (this.#stream && !this.#paused && Date.now() - this.#lastFetch > stalledMs) {
+      this.options.logger.warn({ group: this.options.group, stalledMs }, 'consumer fetched nothing for too long; reconnecting');
+      this.#reopen();
+      return;
+    }
     const lagIntervalMs = this.options.lagIntervalMs ?? 5_000;
-    if (lagIntervalMs > 0) consumer.startLagMonitoring({ topics: [topic] }, lagIntervalMs);
+    if (lagIntervalMs > 0 && Date.now() - this.#lastLag >= lagIntervalMs) {
+      this.#lastLag = Date.now();
+      await this.#measureLag().catch((error: unknown) => this.options.logger.debug({ err: error }, 'lag measure failed'));
+    }
+  }
+
+  /** Lag per assigned partition: the partition's end offset minus the group's committed position, both from Kafka. */
+  async #measureLag(): Promise<void> {
+    const consumer = this.#consumer;
+    const { topic, metrics } = this.options;
+    const assigned = consumer?.assignments?.find((a) => a.topic === topic)?.partitions ?? [];
+    if (!consumer || assigned.length === 0) return;
+    const [ends, committed] = await Promise.all([
+      consumer.listOffsets({ topics: [topic] }),
+      consumer.listCommittedOffsets({ topics: [{ topic, partitions: assigned }] }),
+    ]);
+    const endOffsets = ends.get(topic) ?? [];
+    const positions = committed.get(topic) ?? [];
+    for (const partition of assigned) {
+      const end = endOffsets[partition];
+      if (end === undefined) continue;
+      const position = positions[partition] ?? -1n;
+      const lag = position >= 0n ? end - position : end;
+      metrics.consumerLag.set({ topic, partition: String(partition) }, Number(lag));
+    }
   }
 
   /** Records taken and not yet done. */
@@ -135,16 +224,24 @@ export class OrderedConsumer<T> {
     const owned = (): boolean => !this.#closing && this.#partitions.get(key)?.tracker === tracker;
     const chainKey = this.options.keyOf(value);
     const previous = this.#chains.get(chainKey) ?? Promise.resolve();
-    const next = previous
-      .then(() => (owned() ? this.options.handle(value, owned) : false))
-      .then(settle, (error: unknown) => {
-        logger.error({ err: error, topic: message.topic, offset: String(message.offset) }, 'record handler failed');
-        settle(false);
-      });
+    const next = previous.then(() => this.#handle(value, owned, message.topic, message.offset)).then(settle);
     this.#chains.set(chainKey, next);
     void next.finally(() => {
       if (this.#chains.get(chainKey) === next) this.#chains.delete(chainKey);
     });
+  }
+
+  /** Runs the handler until it finishes or the record is no longer ours; a throw is retried with backoff. */
+  async #handle(value: T, owned: () => boolean, topic: string, offset: bigint): Promise<boolean> {
+    for (let attempt = 1; owned(); attempt++) {
+      try {
+        return await this.options.handle(value, owned);
+      } catch (error) {
+        this.options.logger.warn({ err: error, topic, offset: String(offset), attempt }, 'record handler failed; retrying');
+        await sleep(backoffDelay(attempt, { baseMs: 100, maxMs: 5_000 }));
+      }
+    }
+    return false;
   }
 
   #assigned(topic: string, partition: number): boolean {
@@ -171,6 +268,7 @@ export class OrderedConsumer<T> {
   /** Stops taking records, lets the ones in flight finish (bounded by `graceMs`), commits, and leaves the group. */
   async close(graceMs = 10_000): Promise<void> {
     if (this.#closing) return;
+    clearInterval(this.#watchdog);
     this.#stream?.pause();
     const deadline = Date.now() + graceMs;
     while (this.#inFlight > 0 && Date.now() < deadline) await sleep(20);
@@ -178,7 +276,6 @@ export class OrderedConsumer<T> {
     await Promise.allSettled([...this.#partitions.values()].map((p) => p.committing));
     const consumer = this.#consumer;
     if (!consumer) return;
-    consumer.stopLagMonitoring();
     await this.#stream?.close().catch(() => {});
     await new Promise<void>((resolve) => consumer.close(true, () => resolve()));
   }

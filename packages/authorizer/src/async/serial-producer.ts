@@ -32,20 +32,24 @@ export interface SerialProducerOptions {
  * the numbering right, and batching keeps the throughput (one round trip for everything that queued meanwhile).
  */
 export class SerialProducer {
-  readonly #producer: Producer<string, string, string, string>;
+  #producer: Producer<string, string, string, string>;
   #queue: Pending[] = [];
   #sending = false;
   readonly #maxBatch: number;
 
   constructor(private readonly options: SerialProducerOptions) {
     this.#maxBatch = options.maxBatch ?? 500;
-    this.#producer = new Producer({
-      clientId: options.clientId,
-      bootstrapBrokers: options.brokers,
+    this.#producer = this.#create();
+  }
+
+  #create(): Producer<string, string, string, string> {
+    return new Producer({
+      clientId: this.options.clientId,
+      bootstrapBrokers: this.options.brokers,
       serializers: stringSerializers,
       idempotent: true,
       acks: ProduceAcks.ALL,
-      timeout: options.timeoutMs ?? 5_000,
+      timeout: this.options.timeoutMs ?? 5_000,
       retries: 3,
       retryDelay: 100,
       autocreateTopics: false,
@@ -66,16 +70,26 @@ export class SerialProducer {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#maxBatch);
         try {
-          await this.#producer.send({
+          const sent = this.#producer.send({
             messages: batch.map(({ record }) => ({
               topic: record.topic,
               key: record.key,
               value: record.value as string,
             })),
           });
+          // The client's own timeout bounds a request, not every wait around it (metadata, a producer id after a
+          // broker restart): bound the whole send, and treat an overrun like a failure.
+          await withTimeout(sent, 3 * (this.options.timeoutMs ?? 5_000));
           for (const p of batch) p.resolve();
         } catch (error) {
           for (const p of batch) p.reject(error);
+          // The failed request may have been written (its answer lost) while the library did not advance its sequence
+          // numbers: the next request would reuse them and be acknowledged as a duplicate without being written. A new
+          // producer id starts a new sequence; at worst the failed records are written twice, which the async path's
+          // consumers absorb (idempotent by transaction id), never lost.
+          const old = this.#producer;
+          this.#producer = this.#create();
+          old.close(true, () => {});
         }
       }
     } finally {
@@ -87,4 +101,20 @@ export class SerialProducer {
     while (this.#sending) await new Promise((resolve) => setTimeout(resolve, 10));
     await this.#producer.close().catch((error: unknown) => this.options.logger.warn({ err: error }, 'producer close failed'));
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`produce request not answered in ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }

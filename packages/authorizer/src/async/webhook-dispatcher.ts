@@ -36,16 +36,31 @@ export function createDispatcher(options: DispatcherOptions): (decision: Decisio
   const { topics, writer, webhooks, deliveries, metrics, logger } = options;
 
   const writeState = async (state: DeliveryState): Promise<void> => {
-    deliveries.set(state.id, state);
     await writer.write(topics.deliveries, state.id, state);
+    deliveries.set(state.id, state);
   };
 
-  const park = async (decision: Decision, reason: DeadLetter['reason'], attempts: number, lastError?: string) => {
+  /** Retries a write that must land (a final state) while the record is ours. */
+  const persist = async (write: () => Promise<void>, owned: () => boolean): Promise<boolean> => {
+    for (let n = 1; ; n++) {
+      try {
+        await write();
+        return true;
+      } catch (error) {
+        if (!owned()) return false;
+        logger.warn({ err: error, attempt: n }, 'writing a delivery state failed; retrying');
+        await sleep(backoffDelay(n, { baseMs: 100, maxMs: 5_000 }));
+      }
+    }
+  };
+
+  const park = async (decision: Decision, reason: DeadLetter['reason'], attempts: number, owned: () => boolean, lastError?: string) => {
     const letter: DeadLetter = { decision, reason, attempts, parkedAt: Date.now(), ...(lastError === undefined ? {} : { lastError }) };
-    await writer.write(topics.deadLetter, decision.id, letter);
+    if (!(await persist(() => writer.write(topics.deadLetter, decision.id, letter), owned))) return false;
     metrics.deadLettered.inc({ reason });
-    await writeState(stateOf(decision, 'dead_lettered', attempts, lastError ?? reason));
+    if (!(await persist(() => writeState(stateOf(decision, 'dead_lettered', attempts, lastError ?? reason)), owned))) return false;
     logger.warn({ transaction: decision.id, client: decision.client, reason, attempts }, 'webhook delivery parked in the dead-letter topic');
+    return true;
   };
 
   const attempt = async (hook: Webhook, decision: Decision, n: number): Promise<Attempt> => {
@@ -87,23 +102,18 @@ export function createDispatcher(options: DispatcherOptions): (decision: Decisio
     let lastError: string | undefined;
     for (let n = 1; ; n++) {
       const hook = webhooks.get(decision.client);
-      if (!hook) {
-        await park(decision, 'no_webhook', n - 1, lastError);
-        return true;
-      }
+      if (!hook) return park(decision, 'no_webhook', n - 1, owned, lastError);
       const result = await attempt(hook, decision, n);
       if (result.ok) {
         metrics.acceptToWebhook.observe((Date.now() - decision.acceptedAt) / 1000);
-        await writeState({ ...stateOf(decision, 'delivered', n), deliveredAt: Date.now() });
-        return true;
+        const delivered: DeliveryState = { ...stateOf(decision, 'delivered', n), deliveredAt: Date.now() };
+        deliveries.set(delivered.id, delivered);
+        return persist(() => writeState(delivered), owned);
       }
       lastError = result.error;
       if (!owned()) return false;
       const elapsed = Date.now() - started;
-      if (elapsed >= options.retryForMs) {
-        await park(decision, 'retries_exhausted', n, lastError);
-        return true;
-      }
+      if (elapsed >= options.retryForMs) return park(decision, 'retries_exhausted', n, owned, lastError);
       await writeState(stateOf(decision, 'retrying', n, lastError)).catch(() => {});
       const delay = backoffDelay(n, { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs });
       await sleep(Math.max(1, Math.min(delay, options.retryForMs - elapsed)));
