@@ -82,4 +82,41 @@ describe('CircuitBreaker', () => {
     advance(40);
     expect(breaker.state()).toBe('half-open');
   });
+
+  it('frees the probe slot after a successful probe, so it can probe again the next time it opens', () => {
+    const { breaker, advance } = setup(1, 100);
+    breaker.failure('call');
+    advance(100);
+    breaker.success(breaker.tryAcquire() as 'probe');
+    breaker.failure(breaker.tryAcquire() as 'call');
+    expect(breaker.state()).toBe('open');
+    advance(100);
+    expect(breaker.tryAcquire()).toBe('probe');
+  });
+
+  it('reports a failed probe as half-open → open, and a success while closed as no transition', () => {
+    const { breaker, advance, transitions } = setup(1, 100);
+    breaker.success(breaker.tryAcquire() as 'call');
+    expect(transitions).toEqual([]);
+    breaker.failure('call');
+    advance(100);
+    breaker.failure(breaker.tryAcquire() as 'probe');
+    expect(transitions).toEqual([
+      ['closed', 'open'],
+      ['open', 'half-open'],
+      ['half-open', 'open'],
+    ]);
+  });
+
+  it('never lets a second probe through while one is in flight, whatever other calls report', () => {
+    const { breaker, advance } = setup(1, 100);
+    breaker.failure('call');
+    advance(100);
+    expect(breaker.tryAcquire()).toBe('probe');
+    breaker.release('call'); // a call from before the breaker opened ends without a verdict
+    breaker.failure('call');
+    expect(breaker.tryAcquire()).toBe('refused');
+    advance(1000);
+    expect(breaker.tryAcquire()).toBe('refused');
+  });
 });

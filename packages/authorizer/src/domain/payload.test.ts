@@ -70,3 +70,29 @@ describe('payload hashes', () => {
     expect(() => canonicalCreditPayload({ accountId: 'a', category: 'CASH', amount: -1 })).toThrow(RangeError);
   });
 });
+
+// Stored records keep the hash of this text: a change of format would silently turn every retry of an existing id
+// into an id_conflict. The texts and hashes are pinned.
+describe('canonical payload text (pinned)', () => {
+  it('of a debit', () => {
+    const text = canonicalDebitPayload({ accountId: 'acc-1', amount: 10010, mcc: '0742', merchant: 'UBER EATS' });
+    expect(text).toBe('["debit","acc-1",10010,"0742","UBER EATS"]');
+    expect(payloadHash(text)).toBe('769d9a1c282caaa491e51a1aec0d88c186d40f3c17642fd7512d23deac6a3d95');
+  });
+
+  it('of a credit', () => {
+    expect(canonicalCreditPayload({ accountId: 'acc-1', category: 'MEAL', amount: 50050 })).toBe(
+      '["credit","acc-1","MEAL",50050]',
+    );
+  });
+
+  it('takes zero centavos and refuses what is not integer centavos, naming the value', () => {
+    expect(canonicalCreditPayload({ accountId: 'a', category: 'CASH', amount: 0 })).toBe('["credit","a","CASH",0]');
+    expect(() => canonicalDebitPayload({ accountId: 'a', amount: -1, mcc: '5411', merchant: 'm' })).toThrow(
+      new RangeError('amount must be integer centavos, got -1'),
+    );
+    expect(() => canonicalCreditPayload({ accountId: 'a', category: 'CASH', amount: 1.5 })).toThrow(
+      new RangeError('amount must be integer centavos, got 1.5'),
+    );
+  });
+});

@@ -26,10 +26,12 @@ export function checkCommitRequest(request: CommitRequest): void {
     versionOf.set(record.id, version);
   });
   const lastAfter = new Map<Category, number>();
+  // Stryker disable next-line ArithmeticOperator: equivalent — each entry's version already equals its record's (>= expectedVersion + 1)
   let lastVersion = expectedVersion + 1;
   for (const entry of ledger) {
     if (entry.accountId !== accountId) fail('a ledger entry has another accountId');
     if (entry.kind === 'opening') fail('opening entries are written by createAccount only');
+    // Stryker disable next-line ConditionalExpression: equivalent — no record id is null, so the lookup gives undefined too
     const version = entry.transactionId === null ? undefined : versionOf.get(entry.transactionId);
     if (version === undefined) fail('a ledger entry names no record of the chain');
     if (entry.version !== version) fail(`ledger entries of "${entry.transactionId}" must have version ${version}`);
