@@ -36,6 +36,10 @@ export interface OrderedConsumerOptions<T> {
 
 interface PartitionState {
   tracker: OffsetTracker;
+  /** The first offset this tracker took. */
+  first: bigint;
+  /** Whether the tracker starts where the group's committed position is (else it must never commit: see #commit). */
+  contiguous: Promise<boolean> | undefined;
   /** Serializes the partition's commits so that a lower position never overtakes a higher one. */
   committing: Promise<void>;
   latest: bigint | undefined;
@@ -101,7 +105,10 @@ export class OrderedConsumer<T> {
       this.#stream = stream;
       this.#lastFetch = Date.now();
       stream.on('fetch', () => (this.#lastFetch = Date.now()));
-      stream.on('data', (message) => this.#take(message));
+      // Bound to this member: records a closed stream still hands out must not be taken for the new one.
+      stream.on('data', (message) => {
+        if (this.#consumer === consumer) this.#take(message);
+      });
       stream.on('error', (error) => {
         if (this.#consumer !== consumer) return;
         logger.warn({ err: error, group }, 'consumer stream failed; reconnecting');
@@ -195,7 +202,13 @@ export class OrderedConsumer<T> {
     if (!partition || (partition.latest !== undefined && message.offset <= partition.latest)) {
       // First record of a generation, or the stream went back to the committed position: a fresh tracker. Work still
       // running under the old one finishes but commits nothing.
-      partition = { tracker: new OffsetTracker(), committing: Promise.resolve(), latest: undefined };
+      partition = {
+        tracker: new OffsetTracker(),
+        first: message.offset,
+        contiguous: undefined,
+        committing: Promise.resolve(),
+        latest: undefined,
+      };
       this.#partitions.set(key, partition);
     }
     partition.tracker.take(message.offset);
@@ -256,6 +269,10 @@ export class OrderedConsumer<T> {
     if (position === undefined || !state || state.tracker !== tracker || !consumer) return;
     state.committing = state.committing.then(async () => {
       if (this.#partitions.get(key)?.tracker !== tracker) return;
+      // Records fetched before a rebalance can still arrive after it, ahead of the re-fetch from the committed position:
+      // a tracker that starts past the committed position must not commit, or the records between would be skipped.
+      state.contiguous ??= this.#startsAtCommitted(consumer, topic, partition, state.first);
+      if (!(await state.contiguous)) return;
       try {
         await consumer.commit({ offsets: [{ topic, partition, offset: position, leaderEpoch: -1 }] });
       } catch (error) {
@@ -263,6 +280,20 @@ export class OrderedConsumer<T> {
         this.options.logger.debug({ err: error, topic, partition, offset: String(position) }, 'offset commit failed');
       }
     });
+  }
+
+  async #startsAtCommitted(consumer: Consumer<string, string, string, string>, topic: string, partition: number, first: bigint): Promise<boolean> {
+    try {
+      const committed = (await consumer.listCommittedOffsets({ topics: [{ topic, partitions: [partition] }] })).get(topic)?.[partition] ?? -1n;
+      if (committed >= 0n) return committed >= first;
+      const earliest = (await consumer.listOffsets({ topics: [topic], timestamp: -2n })).get(topic)?.[partition] ?? 0n;
+      const ok = first <= earliest;
+      if (!ok) this.options.logger.debug({ topic, partition, first: String(first) }, 'tracker does not start at the committed position; it commits nothing');
+      return ok;
+    } catch (error) {
+      this.options.logger.debug({ err: error, topic, partition }, 'committed position unknown; this tracker commits nothing');
+      return false;
+    }
   }
 
   /** Stops taking records, lets the ones in flight finish (bounded by `graceMs`), commits, and leaves the group. */
