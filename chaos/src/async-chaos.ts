@@ -42,7 +42,7 @@ const holdMs = Number(values['hold-ms']);
 const clients = Number(values.clients);
 const SECRET = 'chaos-webhook-secret-0123456789';
 const ACCOUNTS_PER_CLIENT = 3;
-const OPENING_CENTS = 30_000; // 300.00 of CASH: purchases of 1.00–3.00 run some accounts dry, so 51s happen too
+const OPENING_CENTS = 15_000; // 150.00 of CASH: purchases of 1.00–3.00 run some accounts dry, so 51s happen too
 
 interface Sent {
   id: string;
@@ -212,7 +212,11 @@ async function main(): Promise<number> {
         if (hook && !hook.has(r.code)) violations.push(`webhook ${[...hook].join()} but stored ${r.code}: ${r.id}`);
       }
       const expectedOrder = accepted.filter((t) => t.account === account && ids.includes(t.id)).map((t) => t.id);
-      if (expectedOrder.join() !== ids.join()) violations.push(`order: ${account} stored ${ids.slice(0, 5).join()}… accepted ${expectedOrder.slice(0, 5).join()}…`);
+      const at = expectedOrder.findIndex((id, i) => ids[i] !== id);
+      if (at >= 0) {
+        const around = (list: string[]) => list.slice(Math.max(0, at - 2), at + 3).join(',');
+        violations.push(`order: ${account} at #${at}: stored ${around(ids)}, accepted ${around(expectedOrder)}`);
+      }
       const approved = stored.filter((r) => r.code === '00').reduce((s, r) => s + r.amount, 0);
       const balance = (await store.getAccount(account))!.balances.CASH;
       if (balance !== OPENING_CENTS - approved) violations.push(`conservation: ${account} balance ${balance}, opening − approved ${OPENING_CENTS - approved}`);

@@ -214,6 +214,12 @@ export class OrderedConsumer<T> {
     partition.tracker.take(message.offset);
     partition.latest = message.offset;
     const tracker = partition.tracker;
+    // Records fetched before a rebalance or reconnect can still arrive after it, ahead of the re-fetch from the
+    // committed position. A tracker that does not start there neither decides (the partition's order would break)
+    // nor commits (the records between would be skipped): its records come again with the re-fetch.
+    const consumer = this.#consumer!;
+    const state = partition;
+    state.contiguous ??= this.#startsAtCommitted(consumer, message.topic, message.partition, state.first);
     this.#inFlight += 1;
     if (this.#inFlight >= maxInFlight && !this.#paused) {
       this.#paused = true;
@@ -237,7 +243,9 @@ export class OrderedConsumer<T> {
     const owned = (): boolean => !this.#closing && this.#partitions.get(key)?.tracker === tracker;
     const chainKey = this.options.keyOf(value);
     const previous = this.#chains.get(chainKey) ?? Promise.resolve();
-    const next = previous.then(() => this.#handle(value, owned, message.topic, message.offset)).then(settle);
+    const next = previous
+      .then(async () => ((await state.contiguous!) ? this.#handle(value, owned, message.topic, message.offset) : false))
+      .then(settle);
     this.#chains.set(chainKey, next);
     void next.finally(() => {
       if (this.#chains.get(chainKey) === next) this.#chains.delete(chainKey);
@@ -269,9 +277,6 @@ export class OrderedConsumer<T> {
     if (position === undefined || !state || state.tracker !== tracker || !consumer) return;
     state.committing = state.committing.then(async () => {
       if (this.#partitions.get(key)?.tracker !== tracker) return;
-      // Records fetched before a rebalance can still arrive after it, ahead of the re-fetch from the committed position:
-      // a tracker that starts past the committed position must not commit, or the records between would be skipped.
-      state.contiguous ??= this.#startsAtCommitted(consumer, topic, partition, state.first);
       if (!(await state.contiguous)) return;
       try {
         await consumer.commit({ offsets: [{ topic, partition, offset: position, leaderEpoch: -1 }] });
@@ -282,18 +287,37 @@ export class OrderedConsumer<T> {
     });
   }
 
+  /**
+   * Whether a tracker starting at `first` starts at the group's committed position (or, with none, at the partition's
+   * earliest offset). A tracker that does not is normally replaced within moments by the re-fetch from the committed
+   * position; if it is still current after the stall timeout, the member reconnects (which re-fetches from there).
+   */
   async #startsAtCommitted(consumer: Consumer<string, string, string, string>, topic: string, partition: number, first: bigint): Promise<boolean> {
-    try {
-      const committed = (await consumer.listCommittedOffsets({ topics: [{ topic, partitions: [partition] }] })).get(topic)?.[partition] ?? -1n;
-      if (committed >= 0n) return committed >= first;
-      const earliest = (await consumer.listOffsets({ topics: [topic], timestamp: -2n })).get(topic)?.[partition] ?? 0n;
-      const ok = first <= earliest;
-      if (!ok) this.options.logger.debug({ topic, partition, first: String(first) }, 'tracker does not start at the committed position; it commits nothing');
-      return ok;
-    } catch (error) {
-      this.options.logger.debug({ err: error, topic, partition }, 'committed position unknown; this tracker commits nothing');
-      return false;
+    const key = `${topic}:${partition}`;
+    const tracker = this.#partitions.get(key)?.tracker;
+    let verdict = false;
+    for (let attempt = 1; attempt <= 8 && this.#consumer === consumer; attempt++) {
+      try {
+        const committed = (await consumer.listCommittedOffsets({ topics: [{ topic, partitions: [partition] }] })).get(topic)?.[partition] ?? -1n;
+        if (committed >= 0n) verdict = committed >= first;
+        else verdict = first <= ((await consumer.listOffsets({ topics: [topic], timestamp: -2n })).get(topic)?.[partition] ?? 0n);
+        break;
+      } catch (error) {
+        this.options.logger.debug({ err: error, topic, partition, attempt }, 'committed position unknown yet; asking again');
+        await sleep(backoffDelay(attempt, { baseMs: 200, maxMs: 5_000 }));
+      }
     }
+    if (!verdict) {
+      this.options.logger.debug({ topic, partition, first: String(first) }, 'records ahead of the committed position: skipped until the re-fetch');
+      const timer = setTimeout(() => {
+        if (this.#consumer === consumer && tracker !== undefined && this.#partitions.get(key)?.tracker === tracker) {
+          this.options.logger.warn({ topic, partition }, 'no re-fetch from the committed position came; reconnecting');
+          this.#reopen();
+        }
+      }, this.options.stallTimeoutMs ?? 10_000);
+      timer.unref();
+    }
+    return verdict;
   }
 
   /** Stops taking records, lets the ones in flight finish (bounded by `graceMs`), commits, and leaves the group. */
