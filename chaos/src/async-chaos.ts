@@ -61,6 +61,7 @@ interface Phase {
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 
 async function main(): Promise<number> {
+  const startLoad = loadavg().map((n) => n.toFixed(2)).join(' ');
   const dir = join(tmpdir(), `catraca-chaos-async-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'webhooks.jsonl');
@@ -85,7 +86,7 @@ async function main(): Promise<number> {
   let cluster: LocalCluster | undefined;
   let store: Store | undefined;
   try {
-    out(`pnpm chaos:async — load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}`);
+    out(`pnpm chaos:async — load average ${startLoad}`);
     kafka = await startKafka();
     cluster = await startLocalCluster({
       replicas: 2,
@@ -242,7 +243,7 @@ async function main(): Promise<number> {
     const report = [
       `# pnpm chaos:async — ${new Date().toISOString()}`,
       '',
-      `Load average at the start: see the run log. ${clients} clients, ${accounts.length} accounts, faults held ${holdMs / 1000} s.`,
+      `Load average at the start: ${startLoad} (a shared 2-core machine). ${clients} clients, ${accounts.length} accounts, faults held ${holdMs / 1000} s.`,
       '',
       ...table,
       '',
