@@ -24,7 +24,6 @@ WORKDIR /src
 
 # Manifests first, so the dependency layer is reused while only sources change.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
-COPY patches ./patches
 COPY packages/coordination/package.json packages/coordination/
 COPY packages/cache/package.json packages/cache/
 COPY packages/authorizer/package.json packages/authorizer/

@@ -9,7 +9,8 @@
  * then swallows the server's reply and resets the connection: the request happened, its answer was lost.
  *
  * Frames are parsed with ZooKeeper's framing (4-byte big-endian length); the first frame of a connection is the
- * session handshake and is never matched.
+ * session handshake and is never matched. With `{ framing: 'none' }` (any other protocol, e.g. HTTP) bytes are
+ * forwarded as they come and `dropAfterRequest` is not available.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
@@ -44,10 +45,11 @@ export class FaultProxy {
     private readonly server: Server,
     readonly port: number,
     private readonly target: { host: string; port: number },
+    private readonly framing: 'zookeeper' | 'none',
   ) {}
 
   /** Starts a proxy on a free loopback port in front of `host:port`. */
-  static async start(target: { host?: string; port: number }): Promise<FaultProxy> {
+  static async start(target: { host?: string; port: number }, options: { framing?: 'zookeeper' | 'none' } = {}): Promise<FaultProxy> {
     const server = createServer();
     const port = await new Promise<number>((resolve, reject) => {
       server.once('error', reject);
@@ -56,7 +58,7 @@ export class FaultProxy {
         resolve(typeof address === 'object' && address ? address.port : 0);
       });
     });
-    const proxy = new FaultProxy(server, port, { host: target.host ?? '127.0.0.1', port: target.port });
+    const proxy = new FaultProxy(server, port, { host: target.host ?? '127.0.0.1', port: target.port }, options.framing ?? 'zookeeper');
     server.on('connection', (socket) => proxy.#accept(socket));
     return proxy;
   }
@@ -142,6 +144,10 @@ export class FaultProxy {
   #fromClient(pipe: Pipe, chunk: Buffer): void {
     if (this.#mode === 'blackhole') {
       pipe.heldFromClient.push(chunk);
+      return;
+    }
+    if (this.framing === 'none') {
+      this.#forward(pipe.upstream, chunk);
       return;
     }
     pipe.pending = Buffer.concat([pipe.pending, chunk]);

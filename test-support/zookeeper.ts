@@ -11,6 +11,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FaultProxy } from './fault-proxy.js';
 import { freePorts } from './ports.js';
 
 const HOST = '127.0.0.1';
@@ -24,6 +25,12 @@ export interface ZooKeeperOptions {
   systemProperties?: Record<string, string>;
   /** How long to wait for a server to serve. Default 60 s (a loaded machine starts a JVM slowly). */
   startTimeoutMs?: number;
+  /**
+   * Ensemble only: route every server-to-server connection (quorum and election ports) through a {@link FaultProxy},
+   * one per direction and port, so that {@link ZooKeeperCluster.isolate} can cut one server off from the others while
+   * its client port stays reachable. Default false.
+   */
+  peerProxies?: boolean;
 }
 
 export type ServerMode = 'standalone' | 'leader' | 'follower' | 'unknown';
@@ -61,6 +68,13 @@ export interface ZooKeeperCluster {
   nodeCount(): Promise<number>;
   /** Sends a four-letter-word command to some serving server and returns its answer. */
   fourLetter(command: string): Promise<string>;
+  /**
+   * Cuts server `id` off from every other server (a silent partition: its quorum and election traffic is blackholed)
+   * while its client port stays reachable. Needs `peerProxies`.
+   */
+  isolate(id: number): void;
+  /** Ends {@link isolate}: resets the cut connections (both ends reconnect) and lets traffic through again. */
+  heal(id: number): void;
   /** Kills every server and removes the temp dirs. Idempotent. */
   stop(): Promise<void>;
 }
@@ -108,6 +122,20 @@ async function startCluster(size: number, options: ZooKeeperOptions): Promise<Zo
     electionPort: ports[i * 3 + 2] as number,
   }));
 
+  // Peer proxies: `${from}->${to}` → [quorum proxy, election proxy], each in front of server `to`'s real port.
+  const peerProxies = new Map<string, FaultProxy[]>();
+  if (options.peerProxies && size > 1) {
+    for (const from of members) {
+      for (const to of members) {
+        if (from === to) continue;
+        peerProxies.set(`${from.id}->${to.id}`, [
+          await FaultProxy.start({ host: HOST, port: to.peerPort }, { framing: 'none' }),
+          await FaultProxy.start({ host: HOST, port: to.electionPort }, { framing: 'none' }),
+        ]);
+      }
+    }
+  }
+
   const servers: Server[] = [];
   for (const member of members) {
     const dir = join(root, `server-${member.id}`);
@@ -131,7 +159,10 @@ async function startCluster(size: number, options: ZooKeeperOptions): Promise<Zo
     ];
     if (size > 1) {
       lines.push('standaloneEnabled=false', 'reconfigEnabled=false');
-      for (const m of members) lines.push(`server.${m.id}=${HOST}:${m.peerPort}:${m.electionPort}`);
+      for (const m of members) {
+        const [quorum, election] = peerProxies.get(`${member.id}->${m.id}`) ?? [];
+        lines.push(`server.${m.id}=${HOST}:${quorum?.port ?? m.peerPort}:${election?.port ?? m.electionPort}`);
+      }
       await writeFile(join(dir, 'data', 'myid'), `${member.id}\n`);
     }
     await writeFile(join(dir, 'zoo.cfg'), lines.join('\n') + '\n');
@@ -148,7 +179,7 @@ async function startCluster(size: number, options: ZooKeeperOptions): Promise<Zo
     servers.push(new Server(member.id, member.clientPort, dir, options.systemProperties ?? {}));
   }
 
-  const cluster = new Cluster(servers, root);
+  const cluster = new Cluster(servers, root, peerProxies);
   try {
     for (const server of servers) server.launch();
     await cluster.waitServing(startTimeoutMs);
@@ -251,7 +282,26 @@ class Cluster implements ZooKeeperCluster {
   constructor(
     readonly servers: readonly Server[],
     private readonly root: string,
+    private readonly peerProxies: ReadonlyMap<string, FaultProxy[]> = new Map(),
   ) {}
+
+  #proxiesOf(id: number): FaultProxy[] {
+    if (this.peerProxies.size === 0) throw new Error('isolate/heal need an ensemble started with peerProxies: true');
+    return [...this.peerProxies.entries()]
+      .filter(([pair]) => pair.split('->').includes(String(id)))
+      .flatMap(([, proxies]) => proxies);
+  }
+
+  isolate(id: number): void {
+    for (const proxy of this.#proxiesOf(id)) proxy.setMode('blackhole');
+  }
+
+  heal(id: number): void {
+    for (const proxy of this.#proxiesOf(id)) {
+      proxy.drop();
+      proxy.setMode('pass');
+    }
+  }
 
   get connectionString(): string {
     return this.servers.map((s) => s.address).join(',');
@@ -303,6 +353,7 @@ class Cluster implements ZooKeeperCluster {
     if (this.#stopped) return;
     this.#stopped = true;
     await Promise.all(this.servers.map((s) => s.kill()));
+    await Promise.all([...this.peerProxies.values()].flat().map((p) => p.close()));
     await rm(this.root, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,6 @@
-import { RedisLockManager, ZooKeeperLockManager, type LockManager } from '@catraca/coordination';
+import type { LockManager } from '@catraca/coordination';
+import { RedisLockManager } from '@catraca/coordination/redis';
+import { ZooKeeperLockManager } from '@catraca/coordination/zookeeper';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { ConfigError } from './errors.js';

@@ -14,6 +14,17 @@ const allowed: Record<(typeof packages)[number], string[]> = {
   cache: [],
   authorizer: ['@catraca/coordination', '@catraca/cache'],
 };
+/** The `exports` map of each package: its sealed entry, plus one subpath per backend so that a process loads only the
+ * client of the backend it uses (`@catraca/coordination/zookeeper` never loads ioredis, `/redis` never
+ * node-zookeeper-client, only `/dynamodb` loads the AWS SDK). An import may name a package or one of these subpaths, nothing deeper. */
+const entries: Record<(typeof packages)[number], string[]> = {
+  coordination: ['.', './local', './redis', './zookeeper', './dynamodb'],
+  cache: ['.'],
+  authorizer: ['.'],
+};
+const importable = (spec: string): boolean =>
+  packages.some((name) => entries[name].some((entry) => spec === `@catraca/${name}${entry.slice(1)}`));
+const packageOf = (spec: string): string => spec.split('/').slice(0, 2).join('/');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -39,7 +50,9 @@ describe('dependency rules', () => {
       for (const file of sourceFiles(path.join(dir, 'src'))) {
         for (const spec of specifiers(file)) {
           const where = `${path.relative(root, file)}: ${spec}`;
-          if (spec.startsWith('@catraca/') && !allowed[name].includes(spec)) offences.push(where);
+          if (spec.startsWith('@catraca/') && (!allowed[name].includes(packageOf(spec)) || !importable(spec))) {
+            offences.push(where);
+          }
           if (spec.startsWith('.') && !path.resolve(path.dirname(file), spec).startsWith(path.join(dir, 'src'))) {
             offences.push(where);
           }
@@ -48,7 +61,7 @@ describe('dependency rules', () => {
       expect(offences).toEqual([]);
     });
 
-    it(`${name}: package.json and tsconfig references agree, and exports only its entry`, () => {
+    it(`${name}: package.json and tsconfig references agree, and exports only its entries`, () => {
       const manifest = json(`packages/${name}/package.json`);
       const deps = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }).filter((d) =>
         d.startsWith('@catraca/'),
@@ -58,7 +71,7 @@ describe('dependency rules', () => {
         (r) => `@catraca/${path.basename(r.path)}`,
       );
       expect(references.sort()).toEqual([...allowed[name]].sort());
-      expect(Object.keys(manifest.exports)).toEqual(['.']);
+      expect(Object.keys(manifest.exports)).toEqual(entries[name]);
     });
   }
 });

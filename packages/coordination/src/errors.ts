@@ -4,7 +4,8 @@ export type CoordinationErrorCode =
   | 'LOCK_LOST'
   | 'COORDINATION_UNAVAILABLE'
   | 'CLOSED'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  | 'LOCK_REENTRANT';
 
 /** Base class of every error thrown by `@catraca/coordination`. Check `code`, not the class name. */
 export abstract class CoordinationError extends Error {
@@ -66,7 +67,23 @@ export class ClosedError extends CoordinationError {
   }
 }
 
-/** An option or argument is invalid; thrown synchronously at construction or call time. */
+/**
+ * An option or argument is invalid. Thrown by constructors; every method that returns a promise reports it as a
+ * rejection (never a synchronous throw), in every implementation.
+ */
 export class InvalidArgumentError extends CoordinationError {
   readonly code = 'INVALID_ARGUMENT' as const;
+}
+
+/**
+ * Locks are not reentrant: the caller asked for a key it already holds through the same manager, inside `withLock`
+ * on that key (waiting would deadlock on itself). Detected through the async context of `withLock`; a bare
+ * `acquire()` of a key held by a `Lock` object the caller kept cannot be told apart from another caller of the same
+ * manager, and simply waits its turn (use `timeoutMs`).
+ */
+export class ReentrantLockError extends CoordinationError {
+  readonly code = 'LOCK_REENTRANT' as const;
+  constructor(readonly key: string) {
+    super(`the lock on "${key}" is already held by this caller (locks are not reentrant)`);
+  }
 }

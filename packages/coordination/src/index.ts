@@ -1,4 +1,22 @@
-export type { AcquireOptions, ConnectionState, Lock, LockManager, Logger } from './types.js';
+/**
+ * `@catraca/coordination`: what every backend shares — the `LockManager` API, its errors, and the in-process
+ * implementation. Each backend has its own entry, so a process loads only the client it uses:
+ * `@catraca/coordination/zookeeper` (node-zookeeper-client), `@catraca/coordination/redis` (ioredis),
+ * `@catraca/coordination/local` (nothing).
+ */
+export type {
+  AcquireOptions,
+  ConnectionState,
+  Coordinator,
+  GroupMembership,
+  Lock,
+  LockJson,
+  LockManager,
+  Logger,
+  Participant,
+  RevocableLockManager,
+  TryAcquireManyOptions,
+} from './types.js';
 export { silentLogger } from './types.js';
 export {
   ClosedError,
@@ -7,13 +25,8 @@ export {
   InvalidArgumentError,
   LockLostError,
   LockTimeoutError,
+  ReentrantLockError,
 } from './errors.js';
 export type { CoordinationErrorCode, LockLostReason } from './errors.js';
 export { LocalLockManager } from './local-lock-manager.js';
 export { runWithLock } from './with-lock.js';
-export { ZooKeeperLockManager } from './zookeeper/zookeeper-lock-manager.js';
-export { ZOOKEEPER_DEFAULTS } from './zookeeper/options.js';
-export type { DigestAuth, ZooKeeperLockManagerOptions } from './zookeeper/options.js';
-export { RedisLockManager } from './redis/redis-lock-manager.js';
-export { REDIS_LOCK_DEFAULTS } from './redis/options.js';
-export type { RedisLockManagerOptions } from './redis/options.js';

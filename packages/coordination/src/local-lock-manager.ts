@@ -1,9 +1,22 @@
-import { ClosedError, LockLostError, LockTimeoutError } from './errors.js';
-import type { AcquireOptions, ConnectionState, Lock, LockManager } from './types.js';
-import { runWithLock } from './with-lock.js';
-import { assertKey, waitSignal } from './wait.js';
+import { ClosedError, InvalidArgumentError, LockLostError, LockTimeoutError } from './errors.js';
+import { LocalGroups } from './local-groups.js';
+import { lockJson } from './lock-json.js';
+import type {
+  AcquireOptions,
+  ConnectionState,
+  Coordinator,
+  GroupMembership,
+  Lock,
+  LockJson,
+  Participant,
+  TryAcquireManyOptions,
+} from './types.js';
+import { assertDistinctKeys, assertKey, assertName, resolveWait } from './wait.js';
+import { assertNotReentrant, runWithLock } from './with-lock.js';
 
 interface Waiter {
+  readonly node: string;
+  readonly onRevocation: ((lock: Lock) => void) | undefined;
   grant(lock: LocalLock): void;
   fail(error: Error): void;
 }
@@ -16,12 +29,18 @@ interface KeyQueue {
 class LocalLock implements Lock {
   readonly #controller = new AbortController();
   #held = true;
+  #revocationAsked = false;
 
   constructor(
     readonly key: string,
     readonly fencingToken: bigint,
     private readonly onRelease: (lock: LocalLock) => void,
+    private readonly onRevocation: ((lock: Lock) => void) | undefined,
   ) {}
+
+  get fencingTokenString(): string {
+    return this.fencingToken.toString();
+  }
 
   get signal(): AbortSignal {
     return this.#controller.signal;
@@ -31,10 +50,18 @@ class LocalLock implements Lock {
     return this.#held;
   }
 
+  get node(): string {
+    return `local-${this.fencingToken}`;
+  }
+
   async release(): Promise<void> {
     if (!this.#held) return;
     this.#held = false;
     this.onRelease(this);
+  }
+
+  toJSON(): LockJson {
+    return lockJson(this);
   }
 
   /** Marks the lock lost (manager closed) and fires its signal. */
@@ -43,16 +70,31 @@ class LocalLock implements Lock {
     this.#held = false;
     this.#controller.abort(error);
   }
+
+  /** Calls the holder's revocation callback, once, outside the caller's stack. */
+  askToRevoke(): void {
+    if (this.#revocationAsked || !this.#held || !this.onRevocation) return;
+    this.#revocationAsked = true;
+    const callback = this.onRevocation;
+    queueMicrotask(() => {
+      if (this.#held) callSafely(() => callback(this));
+    });
+  }
 }
 
 /**
  * Per-key mutual exclusion inside one process: waiters queue per key in FIFO order and are woken one at a time, with
- * no polling. Fencing tokens come from one counter, so they strictly increase across holders of every key.
+ * no polling. Fencing tokens come from one counter, so they strictly increase across holders of every key. Also
+ * implements the rest of {@link Coordinator} in-process (revocation, participants, batches, groups, topics), so a
+ * single-process deployment and unit tests use the same interfaces as a cluster on ZooKeeper.
  */
-export class LocalLockManager implements LockManager {
+export class LocalLockManager implements Coordinator {
   readonly #queues = new Map<string, KeyQueue>();
   readonly #listeners = new Set<(state: ConnectionState) => void>();
+  readonly #groups = new LocalGroups();
+  readonly #topics = new Map<string, Set<() => void>>();
   #nextToken = 1n;
+  #nextWaiter = 1;
   #closed = false;
 
   get state(): ConnectionState {
@@ -65,10 +107,20 @@ export class LocalLockManager implements LockManager {
   }
 
   acquire(key: string, options?: AcquireOptions): Promise<Lock> {
-    assertKey(key);
-    if (this.#closed) return Promise.reject(new ClosedError());
-    const signal = waitSignal(options);
+    try {
+      assertKey(key);
+      assertNotReentrant(this, key);
+      if (this.#closed) throw new ClosedError();
+      return this.#acquire(key, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #acquire(key: string, options: AcquireOptions | undefined): Promise<Lock> {
+    const { signal, tryOnce } = resolveWait(options);
     if (signal?.aborted) return Promise.reject(new LockTimeoutError(key, { cause: signal.reason }));
+    const onRevocation = options?.onRevocationRequested;
 
     let queue = this.#queues.get(key);
     if (!queue) {
@@ -76,9 +128,10 @@ export class LocalLockManager implements LockManager {
       this.#queues.set(key, queue);
     }
     if (!queue.holder) {
-      queue.holder = this.#grant(key);
+      queue.holder = this.#grant(key, onRevocation);
       return Promise.resolve(queue.holder);
     }
+    if (tryOnce) return Promise.reject(new LockTimeoutError(key));
 
     const q = queue;
     return new Promise<Lock>((resolve, reject) => {
@@ -88,6 +141,8 @@ export class LocalLockManager implements LockManager {
         reject(new LockTimeoutError(key, { cause: signal?.reason }));
       };
       const waiter: Waiter = {
+        node: `local-waiter-${this.#nextWaiter++}`,
+        onRevocation,
         grant: (lock) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(lock);
@@ -106,6 +161,72 @@ export class LocalLockManager implements LockManager {
     return runWithLock(this, key, fn, options);
   }
 
+  async participants(key: string, _options?: { signal?: AbortSignal }): Promise<Participant[]> {
+    assertKey(key);
+    const queue = this.#queues.get(key);
+    if (!queue?.holder) return [];
+    return [
+      { node: queue.holder.node, sessionId: 'local', isHolder: true },
+      ...queue.waiters.map((w) => ({ node: w.node, sessionId: 'local', isHolder: false })),
+    ];
+  }
+
+  async requestRevocation(key: string, _options?: { signal?: AbortSignal }): Promise<boolean> {
+    assertKey(key);
+    if (this.#closed) throw new ClosedError();
+    const holder = this.#queues.get(key)?.holder;
+    if (!holder) return false;
+    holder.askToRevoke();
+    return true;
+  }
+
+  async tryAcquireMany(keys: readonly string[], options?: TryAcquireManyOptions): Promise<Map<string, Lock>> {
+    assertDistinctKeys(keys);
+    if (this.#closed) throw new ClosedError();
+    const signal = options?.signal;
+    if (signal?.aborted) throw new LockTimeoutError(keys[0] ?? '', { cause: signal.reason });
+    const locks = new Map<string, Lock>();
+    for (const key of keys) {
+      const lock = await this.acquire(key, { timeoutMs: 0, ...pickRevocation(options) }).catch((error: unknown) => {
+        if (error instanceof LockTimeoutError) return undefined;
+        throw error;
+      });
+      if (lock) locks.set(key, lock);
+    }
+    return locks;
+  }
+
+  async releaseMany(locks: readonly Lock[]): Promise<void> {
+    await Promise.all(locks.map((lock) => lock.release()));
+  }
+
+  async joinGroup(group: string, memberId: string, data: string, _options?: { signal?: AbortSignal }): Promise<GroupMembership> {
+    assertName('group', group);
+    assertName('member id', memberId);
+    if (typeof data !== 'string') throw new InvalidArgumentError('member data must be a string');
+    if (this.#closed) throw new ClosedError();
+    return this.#groups.join(group, memberId, data);
+  }
+
+  async notify(topic: string, _options?: { signal?: AbortSignal }): Promise<void> {
+    assertName('topic', topic);
+    if (this.#closed) throw new ClosedError();
+    for (const listener of [...(this.#topics.get(topic) ?? [])]) queueMicrotask(() => callSafely(listener));
+  }
+
+  watch(topic: string, listener: () => void): () => void {
+    assertName('topic', topic);
+    if (typeof listener !== 'function') throw new InvalidArgumentError('listener must be a function');
+    let set = this.#topics.get(topic);
+    if (!set) this.#topics.set(topic, (set = new Set()));
+    const own = (): void => listener();
+    set.add(own);
+    return () => {
+      set.delete(own);
+      if (set.size === 0 && this.#topics.get(topic) === set) this.#topics.delete(topic);
+    };
+  }
+
   onStateChange(listener: (state: ConnectionState) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -119,12 +240,14 @@ export class LocalLockManager implements LockManager {
       for (const waiter of queue.waiters) waiter.fail(new ClosedError());
     }
     this.#queues.clear();
+    this.#groups.clear();
+    this.#topics.clear();
     for (const listener of this.#listeners) listener('closed');
   }
 
-  #grant(key: string): LocalLock {
+  #grant(key: string, onRevocation: ((lock: Lock) => void) | undefined): LocalLock {
     const token = this.#nextToken++;
-    return new LocalLock(key, token, (lock) => this.#release(lock));
+    return new LocalLock(key, token, (lock) => this.#release(lock), onRevocation);
   }
 
   #release(lock: LocalLock): void {
@@ -135,7 +258,23 @@ export class LocalLockManager implements LockManager {
       this.#queues.delete(lock.key);
       return;
     }
-    queue.holder = this.#grant(lock.key);
+    queue.holder = this.#grant(lock.key, next.onRevocation);
     next.grant(queue.holder);
   }
+}
+
+/**
+ * Runs a caller's callback from a microtask: what it throws is dropped rather than crashing the process as an
+ * uncaught exception (the in-process manager has no logger; the callback owns its errors).
+ */
+export function callSafely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // The callback's own error; see above.
+  }
+}
+
+function pickRevocation(options: TryAcquireManyOptions | undefined): Pick<AcquireOptions, 'onRevocationRequested'> {
+  return options?.onRevocationRequested ? { onRevocationRequested: options.onRevocationRequested } : {};
 }

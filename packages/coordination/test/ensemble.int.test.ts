@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startEnsemble, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
-import { ZooKeeperLockManager, type Lock } from '../src/index.js';
+import { type Lock } from '../src/index.js';
+import { ZooKeeperLockManager } from '../src/zookeeper/index.js';
 import { eventually } from './helpers.js';
 
 let ensemble: ZooKeeperCluster;

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Client } from 'node-zookeeper-client';
 import { FaultProxy } from '../../../test-support/fault-proxy.js';
 import { startEnsemble, startZooKeeper, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
-import { LockLostError, ZooKeeperLockManager, type ConnectionState, type Lock } from '../src/index.js';
+import { LockLostError, type ConnectionState, type Lock } from '../src/index.js';
+import { ZooKeeperLockManager } from '../src/zookeeper/index.js';
 import { children, eventually, rawClient, recordingLogger, stat } from './helpers.js';
 
 const pathOf = (lock: Lock): string => (lock as unknown as { path: string }).path;

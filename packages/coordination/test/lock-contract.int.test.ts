@@ -2,7 +2,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { startRedis, type RedisServer } from '../../../test-support/redis.js';
 import { startZooKeeper, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
-import { LocalLockManager, RedisLockManager, ZooKeeperLockManager } from '../src/index.js';
+import { LocalLockManager } from '../src/index.js';
+import { ZooKeeperLockManager } from '../src/zookeeper/index.js';
+import { RedisLockManager } from '../src/redis/index.js';
 import { describeLockContract } from './lock-contract.js';
 
 let redis: RedisServer;

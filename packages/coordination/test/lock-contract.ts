@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   LockLostError,
   LockTimeoutError,
+  ReentrantLockError,
   type ConnectionState,
   type Lock,
   type LockManager,
@@ -162,6 +163,104 @@ export function describeLockContract(name: string, factory: () => Promise<Contra
         await expect((async () => manager.acquire(bad))()).rejects.toBeInstanceOf(InvalidArgumentError);
       }
       await expect((async () => manager.acquire(key('t'), { timeoutMs: -1 }))()).rejects.toBeInstanceOf(InvalidArgumentError);
+    });
+
+    test('try-lock: timeoutMs 0 acquires a free key, and fails at once with LockTimeoutError on a busy one', async () => {
+      const { manager, isFree } = await subject();
+      const k = key('try');
+      const lock = await manager.acquire(k, { timeoutMs: 0 });
+      expect(lock.held).toBe(true);
+      const error = await manager.acquire(k, { timeoutMs: 0 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LockTimeoutError);
+      expect(lock.held).toBe(true);
+      await lock.release();
+      if (isFree) expect(await isFree(k)).toBe(true);
+      const again = await manager.acquire(k, { timeoutMs: 0 });
+      expect(again.fencingToken > lock.fencingToken).toBe(true);
+      await again.release();
+    });
+
+    test('timeoutMs above 2^31-1 and Infinity wait (no 1 ms overflow timer)', async () => {
+      const { manager } = await subject();
+      const k = key('huge');
+      for (const timeoutMs of [2 ** 31, 2 ** 40, Infinity]) {
+        const other = await manager.acquire(k, { timeoutMs: 5_000 });
+        let settled = false;
+        const pending = manager.acquire(k, { timeoutMs }).finally(() => (settled = true));
+        await sleep(100);
+        expect(settled).toBe(false);
+        await other.release();
+        await (await pending).release();
+      }
+      await expect(manager.acquire(k, { timeoutMs: Number.NaN })).rejects.toBeInstanceOf(InvalidArgumentError);
+    });
+
+    test('keys ZooKeeper cannot store (emoji, control characters) are an InvalidArgumentError, not an outage', async () => {
+      const { manager } = await subject();
+      for (const bad of ['card-\u{1F4B3}', 'tab\there', 'nul\u0000', 'del\u007f', 'bell\u0007', 'private\ue000']) {
+        await expect(manager.acquire(bad, { timeoutMs: 1_000 })).rejects.toBeInstanceOf(InvalidArgumentError);
+      }
+      const accented = await manager.acquire(key('conta-ação-ñ'), { timeoutMs: 5_000 });
+      await accented.release();
+    });
+
+    test('argument errors are rejections, never synchronous throws', async () => {
+      const { manager } = await subject();
+      const calls: Array<() => Promise<unknown>> = [
+        () => manager.acquire(''),
+        () => manager.acquire('a/b'),
+        () => manager.acquire(42 as unknown as string),
+        () => manager.acquire(key('t'), { timeoutMs: -1 }),
+        () => manager.withLock('', async () => 1),
+        () => manager.withLock(key('t'), async () => 1, { timeoutMs: -5 }),
+      ];
+      for (const call of calls) {
+        let promise: Promise<unknown> | undefined;
+        expect(() => {
+          promise = call();
+        }).not.toThrow();
+        await expect(promise).rejects.toBeInstanceOf(InvalidArgumentError);
+      }
+    });
+
+    test('locks are not reentrant: acquiring a key inside withLock of that key rejects with ReentrantLockError', async () => {
+      const { manager } = await subject();
+      const k = key('reentry');
+      const inner = await manager
+        .withLock(k, async () => manager.withLock(k, async () => 'never', { timeoutMs: 2_000 }), { timeoutMs: 5_000 })
+        .catch((e: unknown) => e);
+      expect(inner).toBeInstanceOf(ReentrantLockError);
+      expect((inner as ReentrantLockError).code).toBe('LOCK_REENTRANT');
+      await expect(
+        manager.withLock(k, async () => manager.acquire(k, { timeoutMs: 2_000 }), { timeoutMs: 5_000 }),
+      ).rejects.toBeInstanceOf(ReentrantLockError);
+      // Another key inside, and the same key once released (work left behind by fn), are fine.
+      let later: Promise<unknown> | undefined;
+      expect(
+        await manager.withLock(k, async () => {
+          later = sleep(20).then(() => manager.withLock(k, async () => 'after', { timeoutMs: 5_000 }));
+          return manager.withLock(key('other'), async () => 'nested', { timeoutMs: 5_000 });
+        }, { timeoutMs: 5_000 }),
+      ).toBe('nested');
+      expect(await later).toBe('after');
+      // Concurrent callers of one manager on one key are not reentrancy: they queue.
+      const [x, y] = await Promise.all([
+        manager.withLock(k, async () => 'x', { timeoutMs: 5_000 }),
+        manager.withLock(k, async () => 'y', { timeoutMs: 5_000 }),
+      ]);
+      expect([x, y]).toEqual(['x', 'y']);
+    });
+
+    test('a lock serialises to JSON: the fencing token as a decimal string', async () => {
+      const { manager } = await subject();
+      const k = key('json');
+      const lock = await manager.acquire(k, { timeoutMs: 5_000 });
+      expect(lock.fencingTokenString).toBe(lock.fencingToken.toString());
+      expect(BigInt(lock.fencingTokenString)).toBe(lock.fencingToken);
+      const parsed = JSON.parse(JSON.stringify({ lock })) as { lock: { key: string; fencingToken: string; held: boolean } };
+      expect(parsed.lock).toEqual({ key: k, fencingToken: lock.fencingTokenString, held: true });
+      await lock.release();
+      expect(JSON.parse(JSON.stringify(lock))).toMatchObject({ held: false });
     });
 
     test('close() fires held locks\' signals (closed), fails waiters with ClosedError, and refuses new acquires', async () => {

@@ -7,10 +7,9 @@ import {
   InvalidArgumentError,
   LockLostError,
   LockTimeoutError,
-  RedisLockManager,
   type ConnectionState,
-  type RedisLockManagerOptions,
 } from '../src/index.js';
+import { RedisLockManager, type RedisLockManagerOptions } from '../src/redis/index.js';
 import { eventually, recordingLogger } from './helpers.js';
 
 let redis: RedisServer;

@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Client } from 'node-zookeeper-client';
+import zookeeper, { type ACL, type Client } from 'node-zookeeper-client';
 import { startZooKeeper, type ZooKeeperCluster } from '../../../test-support/zookeeper.js';
 import { FaultProxy } from '../../../test-support/fault-proxy.js';
-import {
-  CoordinationUnavailableError,
-  LockLostError,
-  LockTimeoutError,
-  ZooKeeperLockManager,
-  type Lock,
-} from '../src/index.js';
+import { CoordinationUnavailableError, LockLostError, LockTimeoutError, type Lock } from '../src/index.js';
+import { ZooKeeperLockManager } from '../src/zookeeper/index.js';
+import { createWithZxid } from '../src/zookeeper/client-fixes.js';
 import { children, create, eventually, rawClient, recordingLogger, remove, removeRecursive, stat } from './helpers.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -56,11 +52,10 @@ describe('ZooKeeperLockManager on a standalone server', () => {
     expect(await stat(admin, path)).toBeNull();
   });
 
-  test('the patched client reports the create zxid in the reply, saving a round trip per lock (needs the create-zxid patch)', async () => {
+  test('createWithZxid (client-fixes) reports the create zxid in the reply, saving a round trip per lock', async () => {
+    const open = (zookeeper.ACL as unknown as { OPEN_ACL_UNSAFE: ACL[] }).OPEN_ACL_UNSAFE;
     const zxid = await new Promise<unknown>((resolve, reject) =>
-      (admin.create as (...args: unknown[]) => void)('/zxid-probe', Buffer.alloc(0), 0, (error: unknown, _path: string, z: unknown) =>
-        error ? reject(error) : resolve(z),
-      ),
+      createWithZxid(admin, '/zxid-probe', Buffer.alloc(0), open, 0, (error, _path, z) => (error ? reject(error) : resolve(z))),
     );
     const s = await stat(admin, '/zxid-probe');
     expect(Buffer.isBuffer(zxid) && (zxid as Buffer).readBigInt64BE(0)).toBe(s!.czxid.readBigInt64BE(0));
@@ -245,7 +240,7 @@ describe('security and server errors', () => {
     }
   });
 
-  test('an error code the client does not know (-125, quota exceeded) becomes an error, not a crash (needs the patch)', async () => {
+  test('an error code the client does not know (-125, quota exceeded) becomes an error, not a crash (client-fixes)', async () => {
     const quotaZk = await startZooKeeper({ systemProperties: { 'zookeeper.enforceQuota': 'true' } });
     const quotaAdmin = await rawClient(quotaZk.connectionString);
     try {

@@ -11,13 +11,16 @@ import {
   type LockLostReason,
 } from '../errors.js';
 import type { AcquireOptions, ConnectionState, Lock, LockManager } from '../types.js';
-import { assertKey, waitSignal } from '../wait.js';
-import { runWithLock } from '../with-lock.js';
+import { assertKey, resolveWait } from '../wait.js';
+import { assertNotReentrant, runWithLock } from '../with-lock.js';
 import { REDIS_LOCK_DEFAULTS, resolveRedisOptions, type RedisLockManagerOptions, type ResolvedRedisOptions } from './options.js';
 import { RedisLock } from './redis-lock.js';
 import { ACQUIRE_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT } from './scripts.js';
 
 const FENCE_PREFIX = 'fence:';
+
+/** A try-lock (`timeoutMs: 0`) found the key busy. */
+class TryLockBusy extends Error {}
 
 /**
  * Per-key mutual exclusion on a single Redis node: `SET key token NX PX lease`, with a fencing token from a per-key
@@ -90,11 +93,13 @@ export class RedisLockManager implements LockManager {
     return this.#state;
   }
 
-  acquire(key: string, options?: AcquireOptions): Promise<Lock> {
+  async acquire(key: string, options?: AcquireOptions): Promise<Lock> {
+    // async: argument errors are rejections, never synchronous throws (as in every implementation).
     assertKey(key);
     if (key.startsWith(FENCE_PREFIX)) {
       throw new InvalidArgumentError(`invalid lock key ${JSON.stringify(key)}: "${FENCE_PREFIX}" is reserved for fence counters`);
     }
+    assertNotReentrant(this, key);
     return this.#acquire(key, options);
   }
 
@@ -131,7 +136,7 @@ export class RedisLockManager implements LockManager {
 
   async #acquire(key: string, options: AcquireOptions | undefined): Promise<Lock> {
     if (this.#closed) throw new ClosedError();
-    const callerSignal = waitSignal(options);
+    const { signal: callerSignal, tryOnce } = resolveWait(options);
     if (callerSignal?.aborted) throw new LockTimeoutError(key, { cause: callerSignal.reason });
 
     // One signal for this wait: the caller's deadline, or close().
@@ -141,9 +146,10 @@ export class RedisLockManager implements LockManager {
     this.#waits.add(wait);
     const progress = { answeredBusy: false };
     try {
-      return await this.#acquireLoop(key, wait.signal, progress);
+      return await this.#acquireLoop(key, wait.signal, progress, tryOnce);
     } catch (error) {
       if (this.#closed) throw new ClosedError({ cause: error });
+      if (error instanceof TryLockBusy) throw new LockTimeoutError(key);
       if (callerSignal?.aborted) {
         // Busy only if Redis said so; a wait that ended without any answer is an outage (or too short to tell).
         throw progress.answeredBusy
@@ -157,7 +163,7 @@ export class RedisLockManager implements LockManager {
     }
   }
 
-  async #acquireLoop(key: string, signal: AbortSignal, progress: { answeredBusy: boolean }): Promise<Lock> {
+  async #acquireLoop(key: string, signal: AbortSignal, progress: { answeredBusy: boolean }, tryOnce: boolean): Promise<Lock> {
     const { keyPrefix, leaseMs } = this.#options;
     const redisKey = keyPrefix + key;
     const fenceKey = keyPrefix + FENCE_PREFIX + key;
@@ -180,6 +186,7 @@ export class RedisLockManager implements LockManager {
         continue;
       }
       progress.answeredBusy = true;
+      if (tryOnce) throw new TryLockBusy();
       await this.#pause(key, attempt, signal);
     }
   }

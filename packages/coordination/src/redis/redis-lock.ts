@@ -1,5 +1,6 @@
 import type { LockLostError } from '../errors.js';
-import type { Lock } from '../types.js';
+import { lockJson } from '../lock-json.js';
+import type { Lock, LockJson } from '../types.js';
 
 /** A lock held in Redis: the key `redisKey` holds `token`, with a lease the manager renews. */
 export class RedisLock implements Lock {
@@ -20,6 +21,14 @@ export class RedisLock implements Lock {
     private readonly onRelease: (lock: RedisLock) => Promise<void>,
   ) {
     this.renewedAt = renewedAt;
+  }
+
+  get fencingTokenString(): string {
+    return this.fencingToken.toString();
+  }
+
+  toJSON(): LockJson {
+    return lockJson(this);
   }
 
   get signal(): AbortSignal {

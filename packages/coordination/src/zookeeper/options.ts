@@ -28,7 +28,9 @@ export interface ZooKeeperLockManagerOptions {
   operationTimeoutMs?: number;
   /**
    * How long a released key's empty parent node is left before the library deletes it; 0 deletes it as soon as the
-   * release is done. Default 2 000 ms (a key locked again soon keeps its parent and skips a round trip).
+   * release is done; `Infinity` never deletes parents (persistent per-key parents for long-lived keys: no reap
+   * writes, no NO_NODE race with a reap). Default 2 000 ms (a key locked again soon keeps its parent and skips a
+   * round trip).
    */
   reapDelayMs?: number;
   /** Pause between two rounds over every server of the ensemble when none answers. Default 250 ms. */
@@ -64,6 +66,11 @@ function duration(name: string, value: number, min: number): number {
   return value;
 }
 
+/** `reapDelayMs`: a finite delay, or `Infinity` to keep parents (no reaping). */
+function reapDelay(value: number): number {
+  return value === Infinity ? value : duration('reapDelayMs', value, 0);
+}
+
 /** Applies the defaults and validates; throws {@link InvalidArgumentError} with a clear message. */
 export function resolveOptions(options: ZooKeeperLockManagerOptions): ResolvedOptions {
   const connectionString = options?.connectionString;
@@ -86,7 +93,7 @@ export function resolveOptions(options: ZooKeeperLockManagerOptions): ResolvedOp
     namespace,
     auth,
     operationTimeoutMs: duration('operationTimeoutMs', options.operationTimeoutMs ?? ZOOKEEPER_DEFAULTS.operationTimeoutMs, 1),
-    reapDelayMs: duration('reapDelayMs', options.reapDelayMs ?? ZOOKEEPER_DEFAULTS.reapDelayMs, 0),
+    reapDelayMs: reapDelay(options.reapDelayMs ?? ZOOKEEPER_DEFAULTS.reapDelayMs),
     reconnectDelayMs: duration('reconnectDelayMs', options.reconnectDelayMs ?? ZOOKEEPER_DEFAULTS.reconnectDelayMs, 0),
     logger: options.logger ?? silentLogger,
   });

@@ -3,6 +3,7 @@ import zookeeper from 'node-zookeeper-client';
 import type { ACL, Client, Event, Stat } from 'node-zookeeper-client';
 import { ClosedError, CoordinationUnavailableError } from '../errors.js';
 import type { ConnectionState } from '../types.js';
+import { closeSession, createWithZxid, dropSocket, shutDown, sync } from './client-fixes.js';
 import type { ResolvedOptions } from './options.js';
 
 /** A reply from the server that is an error code (NO_NODE, NODE_EXISTS, NO_AUTH, an unknown code, ...). */
@@ -23,10 +24,24 @@ export const ZK = zookeeper.Exception as unknown as Record<string, number>;
 
 const CONNECTION_CODES = new Set([ZK['CONNECTION_LOSS'], ZK['SESSION_EXPIRED'], ZK['OPERATION_TIMEOUT']]);
 
-/** The parts of the client's private connection manager the watchdog needs; see README "client defects". */
-interface ConnectionInternals {
-  connectionManager?: { socket?: { destroy(): void } };
-}
+/**
+ * Milliseconds on a monotonic clock. Every duration the watchdog measures uses it: stepping the wall clock (NTP, an
+ * operator, a VM resumed from a snapshot) must neither keep a dead session alive nor drop a healthy one.
+ */
+const monotonicNow = (): number => performance.now();
+
+/** Heartbeat period, as a fraction of the session timeout. */
+const HEARTBEAT_FRACTION = 1 / 10;
+/** Without an answer confirmed by a quorum for this long, the connection is `suspended` and another server tried. */
+const SUSPEND_FRACTION = 1 / 3;
+/**
+ * The session is given up locally this long after the send time of the last request a quorum answered. The leader
+ * expires a session `T` after the last time it heard of it, and a follower reports its clients' activity to the leader
+ * only with its next ping answer (every tickTime/2): so the leader's view may be one heartbeat period plus half a tick
+ * older than ours. 0.7·T leaves room for both as long as the server's tickTime is at most 0.3·T (ZooKeeper's default
+ * 2 000 ms tick with the 10 000 ms default session timeout: 0.2·T), plus the watchdog's own tick (T/20).
+ */
+const LOSE_FRACTION = 0.7;
 
 type Callback = (error: unknown, ...results: unknown[]) => void;
 
@@ -34,6 +49,8 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
   /** Called with the outcome of a request whose promise was already settled (deadline or signal). */
   onLate?: (error: unknown, ...results: unknown[]) => void;
+  /** A success of this request proves the session alive at the leader (a `sync`). */
+  confirmsSession?: boolean;
 }
 
 /**
@@ -50,9 +67,13 @@ export class ZkSession {
   #everConnected = false;
   #generation = 0;
   #closed = false;
-  /** When the last request that got any answer was sent: the server has heard from us at least then. */
-  #lastAnsweredSentAt = 0;
-  #lastReplyAt = 0;
+  /**
+   * When the last request answered through a quorum (a `sync` heartbeat, or the handshake, which a server only
+   * completes after the leader revalidated the session) was sent: the leader has heard from us at least then.
+   */
+  #lastConfirmedSentAt = 0;
+  /** When the last answer confirmed by a quorum arrived (monotonic). */
+  #lastConfirmedAt = 0;
   #connectingSince = 0;
   #heartbeatInFlight = false;
   #lastHeartbeatAt = 0;
@@ -89,7 +110,7 @@ export class ZkSession {
   }
 
   get #suspendAfterMs(): number {
-    return Math.floor(this.sessionTimeoutMs / 3);
+    return Math.floor(this.sessionTimeoutMs * SUSPEND_FRACTION);
   }
 
   get connected(): boolean {
@@ -135,11 +156,17 @@ export class ZkSession {
     const { signal } = options;
     signal?.throwIfAborted();
     const timeoutMs = this.options.operationTimeoutMs;
-    const started = Date.now();
-    await this.waitConnected(timeoutMs, signal);
+    const started = monotonicNow();
+    // A request belongs to the session current when it was issued. If that session is lost while the request waits
+    // for a connection, it must not go out on the next session: a caller that noted the generation (to know which
+    // session owns the ephemeral node it creates) would then own a node of the new session it does not know about.
     const generation = this.#generation;
+    await this.waitConnected(timeoutMs, signal);
+    if (generation !== this.#generation) {
+      throw new ConnectionTrouble('the ZooKeeper session was lost before the request could be sent');
+    }
     const client = this.#client;
-    const sentAt = Date.now();
+    const sentAt = monotonicNow();
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const settle = (): boolean => {
@@ -159,9 +186,7 @@ export class ZkSession {
       signal?.addEventListener('abort', onAbort, { once: true });
       send(client, (error, ...results) => {
         const code = errorCode(error);
-        if (code === undefined || !CONNECTION_CODES.has(code)) {
-          if (generation === this.#generation) this.#answered(sentAt);
-        }
+        if (options.confirmsSession && !error && generation === this.#generation) this.#confirmed(sentAt);
         if (!settle()) {
           options.onLate?.(error, ...results);
           return;
@@ -174,8 +199,14 @@ export class ZkSession {
     });
   }
 
+  /** Creates a node; resolves with its path and the reply's zxid (the node's czxid, a fencing token). */
   create(path: string, mode: number, options?: CallOptions): Promise<[string, Buffer | undefined]> {
-    return this.call((client, cb) => client.create(path, this.acl, mode, cb as never), options);
+    return this.call((client, cb) => createWithZxid(client, path, undefined, this.acl, mode, cb), options);
+  }
+
+  /** A `sync` on `path`: answered only through the leader, so only by a server that is part of a quorum. */
+  sync(path: string, options?: CallOptions): Promise<[]> {
+    return this.call((client, cb) => sync(client, path, cb), options);
   }
 
   getChildren(path: string, options?: CallOptions): Promise<[string[]]> {
@@ -200,19 +231,18 @@ export class ZkSession {
     clearTimeout(this.#timer);
     for (const waiter of [...this.#connectedWaiters]) waiter();
     const client = this.#client;
-    if (this.connected) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(1_000, this.options.operationTimeoutMs));
-        client.once('disconnected', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        client.close();
+    // Not connected (before the first handshake, or during an outage): nothing can be told to the server, whose
+    // session then expires by itself. Either way shutDown stops the client's reconnect loop and its timers.
+    const disconnected = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.min(1_000, this.options.operationTimeoutMs));
+      timer.unref();
+      client.once('disconnected', () => {
+        clearTimeout(timer);
+        resolve();
       });
-    } else {
-      client.close();
-    }
-    this.#dropSocket(client);
+    });
+    if (closeSession(client)) await disconnected;
+    shutDown(client);
     client.removeAllListeners();
     this.#setState('closed');
   }
@@ -228,7 +258,7 @@ export class ZkSession {
     if (auth) client.addAuthInfo('digest', Buffer.from(`${auth.user}:${auth.password}`));
     client.on('state', (state: { name: string }) => this.#onClientState(client, state.name));
     this.#client = client;
-    this.#connectingSince = Date.now();
+    this.#connectingSince = monotonicNow();
     client.connect();
   }
 
@@ -236,10 +266,10 @@ export class ZkSession {
     if (client !== this.#client || this.#closed) return;
     switch (name) {
       case 'SYNC_CONNECTED': {
-        const now = Date.now();
-        // The handshake proves the session alive; it was sent no earlier than the connection attempt began.
-        this.#lastAnsweredSentAt = Math.max(this.#lastAnsweredSentAt, this.#connectingSince);
-        this.#lastReplyAt = now;
+        // The handshake proves the session alive at the leader (a server revalidates a session with the leader before
+        // it accepts it); it was sent no earlier than the connection attempt began.
+        this.#lastConfirmedSentAt = Math.max(this.#lastConfirmedSentAt, this.#connectingSince);
+        this.#lastConfirmedAt = monotonicNow();
         const resumed = this.#everConnected && this.#state !== 'lost';
         this.#everConnected = true;
         this.#setState(resumed ? 'reconnected' : 'connected');
@@ -247,7 +277,7 @@ export class ZkSession {
         return;
       }
       case 'DISCONNECTED':
-        this.#connectingSince = Date.now();
+        this.#connectingSince = monotonicNow();
         this.#setState('suspended');
         return;
       case 'EXPIRED':
@@ -262,9 +292,9 @@ export class ZkSession {
     }
   }
 
-  #answered(sentAt: number): void {
-    this.#lastReplyAt = Date.now();
-    if (sentAt > this.#lastAnsweredSentAt) this.#lastAnsweredSentAt = sentAt;
+  #confirmed(sentAt: number): void {
+    this.#lastConfirmedAt = monotonicNow();
+    if (sentAt > this.#lastConfirmedSentAt) this.#lastConfirmedSentAt = sentAt;
   }
 
   #schedule(): void {
@@ -275,38 +305,42 @@ export class ZkSession {
   }
 
   /**
-   * Heartbeat and watchdog: runs every twentieth of the session timeout. The session is given up a little before the
-   * server can expire it (at 85% of the timeout, so 90% at worst with this tick): a holder must learn of the loss
-   * before anyone else can be granted its lock; the server's expiry is itself rounded up to its next tick.
+   * Heartbeat and watchdog: runs every twentieth of the session timeout, on the monotonic clock. The heartbeat is a
+   * `sync`, answered only through the leader: a follower cut off from the quorum goes on answering reads, so a read
+   * would keep a session "alive" here that the leader is about to expire. The session is given up at
+   * {@link LOSE_FRACTION} of the timeout after the last quorum-confirmed request was sent: a holder must learn of the
+   * loss before anyone else can be granted its lock.
    */
   #tick(): void {
     if (this.#closed) return;
-    const now = Date.now();
+    const now = monotonicNow();
     const suspendAfter = this.#suspendAfterMs;
-    const loseAfter = Math.floor(this.sessionTimeoutMs * 0.85);
-    if (this.#everConnected && this.#state !== 'lost' && now - this.#lastAnsweredSentAt > loseAfter) {
-      this.#lose(`no answer from ZooKeeper for ${now - this.#lastAnsweredSentAt} ms (session timeout ${this.sessionTimeoutMs} ms)`);
+    const loseAfter = Math.floor(this.sessionTimeoutMs * LOSE_FRACTION);
+    if (this.#everConnected && this.#state !== 'lost' && now - this.#lastConfirmedSentAt > loseAfter) {
+      const silentMs = Math.round(now - this.#lastConfirmedSentAt);
+      this.#lose(`no answer through a ZooKeeper quorum for ${silentMs} ms (session timeout ${this.sessionTimeoutMs} ms)`);
     } else if (this.connected) {
-      if (now - this.#lastReplyAt > suspendAfter) {
-        this.options.logger.warn({ event: 'zk.silent', silentMs: now - this.#lastReplyAt }, 'ZooKeeper server silent; trying another');
+      if (now - this.#lastConfirmedAt > suspendAfter) {
+        const silentMs = Math.round(now - this.#lastConfirmedAt);
+        this.options.logger.warn({ event: 'zk.silent', silentMs }, 'no answer through a ZooKeeper quorum; trying another server');
         this.#setState('suspended');
         this.#connectingSince = now;
-        this.#dropSocket(this.#client);
-      } else if (!this.#heartbeatInFlight && now - this.#lastHeartbeatAt >= suspendAfter / 2) {
+        dropSocket(this.#client);
+      } else if (!this.#heartbeatInFlight && now - this.#lastHeartbeatAt >= this.sessionTimeoutMs * HEARTBEAT_FRACTION) {
         this.#heartbeat();
       }
     } else if (now - this.#connectingSince > suspendAfter) {
       // The client has no handshake timeout: a server that accepts TCP and never answers would hold it forever.
       this.#connectingSince = now;
-      this.#dropSocket(this.#client);
+      dropSocket(this.#client);
     }
     this.#schedule();
   }
 
   #heartbeat(): void {
     this.#heartbeatInFlight = true;
-    this.#lastHeartbeatAt = Date.now();
-    this.exists('/')
+    this.#lastHeartbeatAt = monotonicNow();
+    this.sync('/', { confirmsSession: true })
       .catch(() => {})
       .finally(() => {
         this.#heartbeatInFlight = false;
@@ -318,16 +352,12 @@ export class ZkSession {
     this.#generation++;
     this.options.logger.warn({ event: 'zk.session_lost', why, generation: this.#generation }, 'ZooKeeper session lost');
     old.removeAllListeners('state');
-    old.close();
-    this.#dropSocket(old);
+    closeSession(old);
+    shutDown(old);
     this.#setState('lost');
     this.#everConnected = false;
-    this.#lastAnsweredSentAt = 0;
+    this.#lastConfirmedSentAt = 0;
     if (!this.#closed) this.#newClient();
-  }
-
-  #dropSocket(client: Client): void {
-    (client as unknown as ConnectionInternals).connectionManager?.socket?.destroy();
   }
 
   #setState(state: ConnectionState): void {

@@ -1,76 +1,44 @@
-import zookeeper from 'node-zookeeper-client';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ClosedError,
   CoordinationUnavailableError,
-  LockLostError,
+  InvalidArgumentError,
   LockTimeoutError,
-  type LockLostReason,
 } from '../errors.js';
-import type { AcquireOptions, ConnectionState, Lock, LockManager } from '../types.js';
-import { assertKey, waitSignal } from '../wait.js';
-import { runWithLock } from '../with-lock.js';
-import { baseName, lockNodePrefix, newAttemptId, sortLockNodes } from './lock-node-name.js';
+import type {
+  AcquireOptions,
+  ConnectionState,
+  Coordinator,
+  GroupMembership,
+  Lock,
+  Participant,
+  TryAcquireManyOptions,
+} from '../types.js';
+import { assertDistinctKeys, assertKey, assertName, resolveWait } from '../wait.js';
+import { assertNotReentrant, runWithLock } from '../with-lock.js';
+import { createBatch, removeBatch } from './batch.js';
+import { DeletionWatches } from './deletion-watches.js';
+import { ZooKeeperGroupMembership } from './group-membership.js';
+import { Acquirer, Busy } from './acquisition.js';
+import { NodeCleaner } from './node-cleaner.js';
+import { MULTI_CHUNK } from './multi.js';
 import { resolveOptions, ZOOKEEPER_DEFAULTS, type ResolvedOptions, type ZooKeeperLockManagerOptions } from './options.js';
-import { ConnectionTrouble, ServerError, ZK, ZkSession } from './session.js';
+import { ConnectionTrouble, ServerError, ZkSession } from './session.js';
+import { Topics } from './topics.js';
+import { ZooKeeperLock } from './zookeeper-lock.js';
+import { ensurePath } from './parents.js';
+import { markHolder, queueParticipants } from './queue-inspection.js';
+import { watchHeldLock } from './held-lock-watch.js';
 
-const EPHEMERAL_SEQUENTIAL = zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL;
-const PERSISTENT = zookeeper.CreateMode.PERSISTENT;
-
-/** One acquisition: its node (once created) and what is known about it. */
-interface Attempt {
-  readonly key: string;
-  readonly id: string;
-  readonly parent: string;
-  generation: number;
-  path: string | undefined;
-  token: bigint | undefined;
-  /** A create was sent and its outcome is unknown (no reply): the node may exist. */
-  createUnknown: boolean;
-  /** The caller gave up; any node this attempt made must go. */
-  abandoned: boolean;
-}
-
-class ZooKeeperLock implements Lock {
-  readonly #controller = new AbortController();
-  #held = true;
-
-  constructor(
-    readonly key: string,
-    readonly fencingToken: bigint,
-    readonly path: string,
-    readonly generation: number,
-    private readonly onRelease: (lock: ZooKeeperLock) => Promise<void>,
-  ) {}
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  get held(): boolean {
-    return this.#held;
-  }
-
-  async release(): Promise<void> {
-    if (!this.#held) return;
-    this.#held = false;
-    await this.onRelease(this);
-  }
-
-  lose(reason: LockLostReason): void {
-    if (!this.#held) return;
-    this.#held = false;
-    this.#controller.abort(new LockLostError(this.key, reason));
-  }
-}
 
 /**
  * Per-key mutual exclusion across processes on ZooKeeper, after Apache Curator's `InterProcessMutex`: per key,
  * ephemeral sequential nodes under `/<namespace>/locks/<key>`; the lowest sequence holds the lock; each waiter
  * watches only its predecessor. One ZooKeeper session per manager serves all its locks: make one manager per process.
- * Each lock's fencing token is its node's creation zxid, which strictly increases across holders.
+ * Each lock's fencing token is its node's creation zxid, which strictly increases across holders. Also revocation
+ * (Curator's `Revoker`), participants, batched try-locks and releases in one `multi()`, group membership and change
+ * notification ({@link Coordinator}).
  */
-export class ZooKeeperLockManager implements LockManager {
+export class ZooKeeperLockManager implements Coordinator {
   /** Defaults of every optional constructor option. */
   static readonly DEFAULTS = ZOOKEEPER_DEFAULTS;
   readonly #options: ResolvedOptions;
@@ -81,6 +49,11 @@ export class ZooKeeperLockManager implements LockManager {
   readonly #reapTimers = new Map<string, NodeJS.Timeout>();
   readonly #waits = new Set<AbortController>();
   readonly #background = new Set<Promise<unknown>>();
+  readonly #deletions: DeletionWatches;
+  readonly #cleaner: NodeCleaner;
+  readonly #acquirer: Acquirer;
+  readonly #groups = new Set<ZooKeeperGroupMembership>();
+  readonly #topics: Topics;
   readonly #root: string;
   #closed = false;
 
@@ -88,6 +61,19 @@ export class ZooKeeperLockManager implements LockManager {
     this.#options = resolveOptions(options);
     this.#root = `/${this.#options.namespace}`;
     this.#session = new ZkSession(this.#options);
+    this.#cleaner = new NodeCleaner(this.#session, this.#options.logger, (task) => this.#track(task), () => this.#closed);
+    this.#deletions = new DeletionWatches(this.#session);
+    this.#acquirer = new Acquirer({
+      session: this.#session,
+      logger: this.#options.logger,
+      operationTimeoutMs: this.#options.operationTimeoutMs,
+      deletions: this.#deletions,
+      cleaner: this.#cleaner,
+      ensureParent: (parent, signal) => this.#ensureParent(parent, signal),
+      track: (task) => this.#track(task),
+      closed: () => this.#closed,
+    });
+    this.#topics = new Topics(this.#session, this.#root, this.#options.logger);
     this.#session.onState((state) => this.#onState(state));
   }
 
@@ -115,8 +101,9 @@ export class ZooKeeperLockManager implements LockManager {
 
   async acquire(key: string, options?: AcquireOptions): Promise<Lock> {
     assertKey(key);
+    assertNotReentrant(this, key);
     if (this.#closed) throw new ClosedError();
-    const callerSignal = waitSignal(options);
+    const { signal: callerSignal, tryOnce } = resolveWait(options);
     if (callerSignal?.aborted) throw new LockTimeoutError(key, { cause: callerSignal.reason });
 
     // One signal for this wait: the caller's deadline, or close().
@@ -124,27 +111,162 @@ export class ZooKeeperLockManager implements LockManager {
     const forward = (): void => wait.abort(callerSignal?.reason);
     callerSignal?.addEventListener('abort', forward, { once: true });
     this.#waits.add(wait);
-    const attempt: Attempt = {
-      key,
-      id: newAttemptId(),
-      parent: `${this.#root}/locks/${key}`,
-      generation: this.#session.generation,
-      path: undefined,
-      token: undefined,
-      createUnknown: false,
-      abandoned: false,
-    };
+    const attempt = this.#acquirer.newAttempt(key, this.#parentOf(key));
     this.#busy(key, +1);
     try {
-      return await this.#acquireLoop(attempt, wait.signal);
+      const granted = await this.#acquirer.run(attempt, wait.signal, tryOnce);
+      return this.#grant(key, granted.path, granted.token, attempt.generation, options?.onRevocationRequested);
     } catch (error) {
       this.#busy(key, -1);
-      this.#abandon(attempt);
+      this.#acquirer.abandon(attempt);
+      if (error instanceof Busy && !this.#closed) throw new LockTimeoutError(key);
       throw this.#acquireError(key, error, callerSignal);
     } finally {
       callerSignal?.removeEventListener('abort', forward);
       this.#waits.delete(wait);
     }
+  }
+
+  /**
+   * Who holds and who waits on `key`, holder first, waiters in queue order; `sessionId` is the node's
+   * `ephemeralOwner` in hex. A snapshot: it may be stale by the time it is read.
+   */
+  async participants(key: string, options: { signal?: AbortSignal } = {}): Promise<Participant[]> {
+    assertKey(key);
+    if (this.#closed) throw new ClosedError();
+    return queueParticipants(this.#session, this.#parentOf(key), options.signal).catch((error: unknown) => {
+      throw this.#requestError(error);
+    });
+  }
+
+  /**
+   * Curator's `Revoker.attemptRevoke`: writes `__REVOKE__` on the current holder's node, whose data watch calls its
+   * `onRevocationRequested`. Resolves false when nobody holds `key`.
+   */
+  async requestRevocation(key: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    assertKey(key);
+    if (this.#closed) throw new ClosedError();
+    return markHolder(this.#session, this.#parentOf(key), options.signal).catch((error: unknown) => {
+      throw this.#requestError(error);
+    });
+  }
+
+  /**
+   * Try-locks several keys: one `multi()` creates a lock node for every key (500 per transaction at most; parents
+   * are created persistent if missing, then the batch is retried), one read round lists every key's queue, and the
+   * nodes of the keys that turned out busy are deleted in one more `multi()`. Returns the locks of the free keys; all
+   * locks of one transaction share its zxid as fencing token (still strictly increasing per key). A create whose
+   * reply was lost is found by its protected-mode GUID, never re-sent blindly. A failure (no answer, `signal`) fails
+   * the whole call and gives back what earlier chunks got: an aborted `signal` rejects with `LockTimeoutError` (key:
+   * the first key of the chunk, cause: the reason), an outage with `CoordinationUnavailableError`.
+   */
+  async tryAcquireMany(keys: readonly string[], options: TryAcquireManyOptions = {}): Promise<Map<string, Lock>> {
+    assertDistinctKeys(keys);
+    for (const key of keys) assertNotReentrant(this, key);
+    if (this.#closed) throw new ClosedError();
+    const { signal } = options;
+    if (signal?.aborted) throw new LockTimeoutError(keys[0] ?? '', { cause: signal.reason });
+    const locks = new Map<string, Lock>();
+    for (let from = 0; from < keys.length; from += MULTI_CHUNK) {
+      const chunk = keys.slice(from, from + MULTI_CHUNK);
+      for (const key of chunk) this.#busy(key, +1);
+      let batch;
+      try {
+        batch = await createBatch(this.#batchContext(), chunk, signal);
+      } catch (error) {
+        for (const key of chunk) this.#busy(key, -1);
+        // All or nothing for the caller: locks of earlier chunks go back, so no lock is held that nobody was given.
+        await this.releaseMany([...locks.values()]).catch(() => {});
+        throw this.#acquireError(chunk[0] ?? '', error, signal);
+      }
+      const losers: string[] = [];
+      for (const key of chunk) {
+        const node = batch.nodes.get(key);
+        if (node && node.free && batch.generation === this.#session.generation && !this.#closed) {
+          locks.set(key, this.#grant(key, node.path, batch.token, batch.generation, options.onRevocationRequested));
+        } else {
+          if (node) losers.push(node.path);
+          this.#busy(key, -1);
+        }
+      }
+      if (losers.length > 0) this.#track(this.#cleaner.removeOrDefer(losers, batch.generation));
+    }
+    return locks;
+  }
+
+  /** Releases many locks, deleting their nodes in one `multi()` (500 per transaction at most). */
+  async releaseMany(locks: readonly Lock[]): Promise<void> {
+    if (!Array.isArray(locks)) throw new InvalidArgumentError('locks must be an array');
+    const mine: ZooKeeperLock[] = [];
+    const others: Lock[] = [];
+    for (const lock of locks) {
+      if (lock instanceof ZooKeeperLock && this.#held.has(lock)) {
+        if (lock.markReleased()) mine.push(lock);
+      } else if (lock && typeof lock.release === 'function') {
+        others.push(lock);
+      } else {
+        throw new InvalidArgumentError('releaseMany takes locks');
+      }
+    }
+    for (const lock of mine) this.#held.delete(lock);
+    const tasks: Promise<unknown>[] = others.map((lock) => lock.release());
+    for (let from = 0; from < mine.length; from += MULTI_CHUNK) {
+      const chunk = mine.slice(from, from + MULTI_CHUNK);
+      tasks.push(
+        removeBatch(this.#session, chunk.map((lock) => lock.path)).then(
+          () => undefined,
+          // One node deleted by someone else (NO_NODE) fails the whole transaction; so does a lost connection:
+          // release one by one, which notices the missing node and retries the rest in the background.
+          () => Promise.all(chunk.map((lock) => this.#releaseNode(lock))),
+        ).finally(() => {
+          for (const lock of chunk) this.#busy(lock.key, -1);
+        }),
+      );
+    }
+    await Promise.all(tasks);
+  }
+
+  /**
+   * Joins `group` as `memberId`: an ephemeral node `/<namespace>/groups/<group>/<memberId>` holding `data`,
+   * registered again by every new session (after waiting out a node its previous session left) and after a deletion
+   * by hand. Resolves once registered and the member list is loaded.
+   */
+  async joinGroup(group: string, memberId: string, data: string, options: { signal?: AbortSignal } = {}): Promise<GroupMembership> {
+    assertName('group', group);
+    assertName('member id', memberId);
+    if (typeof data !== 'string') throw new InvalidArgumentError('member data must be a string');
+    if (this.#closed) throw new ClosedError();
+    const membership = new ZooKeeperGroupMembership(this.#session, `${this.#root}/groups/${group}`, group, memberId, data, this.#options, () =>
+      this.#groups.delete(membership),
+    );
+    this.#groups.add(membership);
+    try {
+      await membership.start(options.signal);
+    } catch (error) {
+      await membership.leave().catch(() => {});
+      if (this.#closed) throw new ClosedError({ cause: error });
+      throw this.#requestError(error);
+    }
+    return membership;
+  }
+
+  /** Bumps `/<namespace>/topics/<topic>` (created persistent on first use): every `watch(topic)` fires. */
+  async notify(topic: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    assertName('topic', topic);
+    if (this.#closed) throw new ClosedError();
+    try {
+      await this.#topics.notify(topic, options.signal);
+    } catch (error) {
+      throw this.#requestError(error);
+    }
+  }
+
+  /** Data watch on `/<namespace>/topics/<topic>`: `listener` runs after every bump and after every reconnection. */
+  watch(topic: string, listener: () => void): () => void {
+    assertName('topic', topic);
+    if (typeof listener !== 'function') throw new InvalidArgumentError('listener must be a function');
+    if (this.#closed) throw new ClosedError();
+    return this.#topics.watch(topic, listener);
   }
 
   async close(): Promise<void> {
@@ -153,12 +275,38 @@ export class ZooKeeperLockManager implements LockManager {
     for (const timer of this.#reapTimers.values()) clearTimeout(timer);
     this.#reapTimers.clear();
     for (const wait of this.#waits) wait.abort(new ClosedError());
+    this.#topics.close();
+    const leaving = [...this.#groups].map((g) => g.leave().catch(() => {}));
     const releases = [...this.#held].map((lock) => {
       lock.lose('closed');
-      return this.#deleteNode(lock.path).catch(() => {});
+      return this.#cleaner.deleteNode(lock.path).catch(() => {});
     });
-    await Promise.allSettled([...releases, ...this.#background]);
+    await Promise.allSettled([...leaving, ...releases, ...this.#background]);
     await this.#session.close();
+  }
+
+  #parentOf(key: string): string {
+    return `${this.#root}/locks/${key}`;
+  }
+
+  #batchContext(): Parameters<typeof createBatch>[0] {
+    return {
+      session: this.#session,
+      parentOf: (key) => this.#parentOf(key),
+      ensureParent: (parent, signal) => this.#ensureParent(parent, signal),
+      logger: this.#options.logger,
+      operationTimeoutMs: this.#options.operationTimeoutMs,
+      track: (task) => this.#track(task),
+    };
+  }
+
+  #requestError(error: unknown): Error {
+    if (this.#closed || error instanceof ClosedError) return new ClosedError({ cause: error });
+    if (error instanceof CoordinationUnavailableError || error instanceof InvalidArgumentError) return error;
+    if (error instanceof ConnectionTrouble || error instanceof ServerError) {
+      return new CoordinationUnavailableError(`ZooKeeper request failed: ${error.message}`, { cause: error });
+    }
+    return error instanceof Error ? error : new CoordinationUnavailableError(String(error), { cause: error });
   }
 
   #acquireError(key: string, error: unknown, callerSignal: AbortSignal | undefined): Error {
@@ -169,234 +317,61 @@ export class ZooKeeperLockManager implements LockManager {
         ? new LockTimeoutError(key, { cause: callerSignal.reason })
         : new CoordinationUnavailableError('ZooKeeper did not answer before the wait ended', { cause: error });
     }
-    if (error instanceof CoordinationUnavailableError) return error;
-    if (error instanceof ConnectionTrouble || error instanceof ServerError) {
-      return new CoordinationUnavailableError(`ZooKeeper request failed: ${error.message}`, { cause: error });
-    }
-    return error instanceof Error ? error : new CoordinationUnavailableError(String(error), { cause: error });
+    return this.#requestError(error);
   }
 
-  async #acquireLoop(attempt: Attempt, signal: AbortSignal): Promise<Lock> {
-    for (;;) {
-      signal.throwIfAborted();
-      const generation = this.#session.generation;
-      if (attempt.generation !== generation) {
-        // The old session's ephemeral node is gone with it (or will be when the server expires it).
-        attempt.generation = generation;
-        attempt.path = undefined;
-        attempt.createUnknown = false;
-      }
-      try {
-        if (!attempt.path) {
-          if (attempt.createUnknown) await this.#adopt(attempt, signal);
-          if (!attempt.path) await this.#create(attempt, signal);
-        }
-        const path = attempt.path as string | undefined;
-        if (!path) continue;
-        const [children] = await this.#session.getChildren(attempt.parent, { signal });
-        const nodes = sortLockNodes(children);
-        const index = nodes.findIndex((node) => node.name === baseName(path));
-        if (index < 0) {
-          // Our node is gone (its session expired, or someone deleted it): start over with a new node.
-          attempt.path = undefined;
-          continue;
-        }
-        if (index === 0) return this.#grant(attempt, path);
-        const predecessor = nodes[index - 1];
-        if (predecessor) await this.#waitForDeletion(`${attempt.parent}/${predecessor.name}`, attempt, signal);
-      } catch (error) {
-        if (!(error instanceof ConnectionTrouble) || signal.aborted) throw error;
-        // Outcome unknown: wait for the connection (bounded) and look again; the node will be adopted if it exists.
-        await this.#session.waitConnected(this.#options.operationTimeoutMs, signal);
-      }
-    }
+  #ensureParent(parent: string, signal: AbortSignal | undefined): Promise<void> {
+    return ensurePath(this.#session, parent, signal);
   }
 
-  async #create(attempt: Attempt, signal: AbortSignal): Promise<void> {
-    for (let round = 0; ; round++) {
-      attempt.createUnknown = true;
-      const generation = this.#session.generation;
-      try {
-        const [path, zxid] = await this.#session.create(lockNodePrefix(attempt.parent, attempt.id), EPHEMERAL_SEQUENTIAL, {
-          signal,
-          onLate: (error, late) => {
-            if (!error && typeof late === 'string' && attempt.path !== late) this.#deleteInBackground(late, generation);
-          },
-        });
-        attempt.createUnknown = false;
-        if (attempt.abandoned || generation !== this.#session.generation) {
-          this.#deleteInBackground(path, generation);
-          return;
-        }
-        attempt.path = path;
-        attempt.token = zxidToBigInt(zxid) ?? (await this.#czxid(path, signal));
-        return;
-      } catch (error) {
-        if (error instanceof ServerError && error.zkCode === ZK['NO_NODE'] && round < 5) {
-          attempt.createUnknown = false;
-          await this.#ensureParent(attempt.parent, signal);
-          continue;
-        }
-        if (error instanceof ServerError) attempt.createUnknown = false;
-        throw error;
-      }
-    }
+  #grant(key: string, path: string, token: bigint, generation: number, onRevocation: ((lock: Lock) => void) | undefined): Lock {
+    const lock = new ZooKeeperLock(key, token, path, generation, (l) => this.#release(l), onRevocation);
+    this.#held.add(lock);
+    this.#watchHeld(lock);
+    this.#options.logger.debug({ event: 'lock.acquired', key, token: String(token) }, 'lock acquired');
+    return lock;
   }
 
-  /** After a create without a reply: finds the node by its attempt id, keeps the lowest, deletes any other. */
-  async #adopt(attempt: Attempt, signal: AbortSignal): Promise<void> {
-    let children: string[];
-    try {
-      [children] = await this.#session.getChildren(attempt.parent, { signal });
-    } catch (error) {
-      if (error instanceof ServerError && error.zkCode === ZK['NO_NODE']) {
-        attempt.createUnknown = false;
-        return;
-      }
-      throw error;
-    }
-    attempt.createUnknown = false;
-    const mine = sortLockNodes(children).filter((node) => node.attemptId === attempt.id);
-    const [first, ...extra] = mine;
-    for (const node of extra) this.#deleteInBackground(`${attempt.parent}/${node.name}`, attempt.generation);
-    if (!first) return;
-    const path = `${attempt.parent}/${first.name}`;
-    const token = await this.#czxid(path, signal);
-    if (token === undefined) return;
-    attempt.path = path;
-    attempt.token = token;
-    this.#options.logger.info({ event: 'lock.adopted', key: attempt.key }, 'adopted a lock node whose create reply was lost');
-  }
-
-  /**
-   * A node's creation zxid, read with one extra round trip: for adopted nodes, and for a client without the
-   * create-zxid patch (which reports it in the create reply for free).
-   */
-  async #czxid(path: string, signal: AbortSignal): Promise<bigint | undefined> {
-    const [stat] = await this.#session.exists(path, undefined, { signal });
-    return stat ? zxidToBigInt(stat.czxid) : undefined;
-  }
-
-  async #ensureParent(parent: string, signal: AbortSignal): Promise<void> {
-    const create = async (path: string): Promise<boolean> => {
-      try {
-        await this.#session.create(path, PERSISTENT, { signal });
-        return true;
-      } catch (error) {
-        if (error instanceof ServerError && error.zkCode === ZK['NODE_EXISTS']) return true;
-        if (error instanceof ServerError && error.zkCode === ZK['NO_NODE']) return false;
-        throw error;
-      }
-    };
-    if (await create(parent)) return;
-    await create(this.#root);
-    await create(`${this.#root}/locks`);
-    await create(parent);
-  }
-
-  /** Resolves when `path` is gone, changed, or the session was lost; watches only that node (no herd). */
-  #waitForDeletion(path: string, attempt: Attempt, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let done = false;
-      const finish = (error?: unknown): void => {
-        if (done) return;
-        done = true;
-        signal.removeEventListener('abort', onAbort);
-        offState();
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const onAbort = (): void => finish(signal.reason ?? new Error('aborted'));
-      const offState = this.#session.onState((state) => {
-        if (state === 'lost') finish();
-      });
-      signal.addEventListener('abort', onAbort, { once: true });
-      const watcher = (): void => {
-        if (done) return;
-        this.#options.logger.debug({ event: 'lock.predecessor_gone', key: attempt.key }, 'lock predecessor gone');
-        finish();
-      };
-      this.#session.exists(path, watcher, { signal }).then(
-        ([stat]) => {
-          if (!stat) finish();
-        },
-        (error: unknown) => finish(error),
-      );
+  /** Deletion of the node by someone else fires the lock's signal; a revocation marker calls its holder. */
+  #watchHeld(lock: ZooKeeperLock): void {
+    watchHeldLock(this.#session, lock, {
+      onDeleted: (l) => this.#lose(l, 'node-deleted'),
+      onCallbackError: (l, error) =>
+        this.#options.logger.error({ event: 'lock.revocation_callback_error', key: l.key, err: error }, 'onRevocationRequested threw'),
+      track: (task) => this.#track(task),
+      closed: () => this.#closed,
     });
   }
 
-  #grant(attempt: Attempt, path: string): Lock {
-    if (attempt.token === undefined) {
-      throw new Error(`no fencing token for the lock node of "${attempt.key}"`);
-    }
-    const lock = new ZooKeeperLock(attempt.key, attempt.token, path, attempt.generation, (l) => this.#release(l));
-    this.#held.add(lock);
-    this.#options.logger.debug({ event: 'lock.acquired', key: attempt.key, token: String(attempt.token) }, 'lock acquired');
-    return lock;
+  #lose(lock: ZooKeeperLock, reason: 'node-deleted' | 'session-lost'): void {
+    if (!lock.lose(reason)) return;
+    this.#held.delete(lock);
+    this.#busy(lock.key, -1);
+    this.#options.logger.warn({ event: 'lock.lost', key: lock.key, reason }, 'lock lost');
   }
 
   async #release(lock: ZooKeeperLock): Promise<void> {
     this.#held.delete(lock);
     try {
-      await this.#deleteNode(lock.path);
-    } catch (error) {
-      if (lock.generation === this.#session.generation && !this.#closed) {
-        this.#deleteInBackground(lock.path, lock.generation);
-      }
-      this.#options.logger.warn({ event: 'lock.release_deferred', key: lock.key, err: error }, 'release retried in background');
+      await this.#releaseNode(lock);
     } finally {
       this.#busy(lock.key, -1);
     }
   }
 
-  async #deleteNode(path: string): Promise<void> {
+  /** Deletes a released lock's node; a node already gone means the lock was lost before: its signal fires. */
+  async #releaseNode(lock: ZooKeeperLock): Promise<void> {
     try {
-      await this.#session.remove(path);
-    } catch (error) {
-      if (error instanceof ServerError && error.zkCode === ZK['NO_NODE']) return;
-      throw error;
-    }
-  }
-
-  /** Deletes `path` until it is gone or its session ends (then the server deletes it). */
-  #deleteInBackground(path: string, generation: number): void {
-    const task = (async () => {
-      for (let round = 0; generation === this.#session.generation && this.state !== 'closed'; round++) {
-        try {
-          await this.#deleteNode(path);
-          return;
-        } catch (error) {
-          if (error instanceof ServerError) {
-            this.#options.logger.error({ event: 'lock.delete_failed', path, err: error }, 'could not delete a lock node');
-            return;
-          }
-          await sleep(Math.min(1_000, 50 * 2 ** round));
-        }
+      const existed = await this.#cleaner.deleteNode(lock.path);
+      if (!existed && lock.generation === this.#session.generation) {
+        lock.lostDuringRelease('node-deleted');
+        this.#options.logger.warn({ event: 'lock.node_missing', key: lock.key }, 'released a lock whose node someone else deleted');
       }
-    })();
-    this.#track(task);
-  }
-
-  /** Removes whatever an abandoned attempt left: its node, or a node from a create whose reply never came. */
-  #abandon(attempt: Attempt): void {
-    attempt.abandoned = true;
-    if (attempt.path) {
-      this.#deleteInBackground(attempt.path, attempt.generation);
-      attempt.path = undefined;
-    } else if (attempt.createUnknown && !this.#closed) {
-      const generation = attempt.generation;
-      const task = (async () => {
-        while (generation === this.#session.generation && !this.#closed) {
-          try {
-            await this.#adopt(attempt, new AbortController().signal);
-            if (attempt.path) this.#deleteInBackground(attempt.path, generation);
-            return;
-          } catch {
-            await sleep(100);
-          }
-        }
-      })();
-      this.#track(task);
+    } catch (error) {
+      if (lock.generation === this.#session.generation && !this.#closed) {
+        this.#cleaner.deleteInBackground(lock.path, lock.generation);
+      }
+      this.#options.logger.warn({ event: 'lock.release_deferred', key: lock.key, err: error }, 'release retried in background');
     }
   }
 
@@ -418,16 +393,16 @@ export class ZooKeeperLockManager implements LockManager {
   /**
    * Deletes a key's parent `reapDelayMs` after its last local use; ZooKeeper refuses if another process has a node in
    * it. One timer per key, pushed back by every release, so a hot key has one pending reap, not one per release, and
-   * `close()` clears them instead of waiting them out.
+   * `close()` clears them instead of waiting them out. `reapDelayMs: Infinity` keeps parents (long-lived keys).
    */
   #scheduleReap(key: string): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#options.reapDelayMs === Infinity) return;
     clearTimeout(this.#reapTimers.get(key));
     const reap = (): void => {
       this.#reapTimers.delete(key);
       if (this.#busyKeys.has(key) || this.#closed) return;
       this.#track(
-        this.#session.remove(`${this.#root}/locks/${key}`).catch(() => {
+        this.#session.remove(this.#parentOf(key)).catch(() => {
           // NOT_EMPTY (someone else waits or holds), NO_NODE (already reaped), or no connection: leave it.
         }),
       );
@@ -443,17 +418,10 @@ export class ZooKeeperLockManager implements LockManager {
 
   #onState(state: ConnectionState): void {
     if (state !== 'lost') return;
+    this.#deletions.clear();
     const generation = this.#session.generation;
     for (const lock of [...this.#held]) {
-      if (lock.generation < generation) {
-        this.#held.delete(lock);
-        lock.lose('session-lost');
-        this.#busy(lock.key, -1);
-      }
+      if (lock.generation < generation) this.#lose(lock, 'session-lost');
     }
   }
-}
-
-function zxidToBigInt(zxid: Buffer | undefined): bigint | undefined {
-  return Buffer.isBuffer(zxid) && zxid.length === 8 ? zxid.readBigInt64BE(0) : undefined;
 }
