@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { AsyncPath } from './async/async-path.js';
 import type { Config } from './config.js';
 import { DEFAULT_MERCHANT_RULES } from './domain/index.js';
-import { createApp } from './http/app.js';
+import { createApp, type RouteMount } from './http/app.js';
 import type { ReadinessReport } from './http/routes-ops.js';
 import { Metrics } from './metrics.js';
 import { Authorizer } from './service/authorizer.js';
@@ -146,7 +146,13 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     return { ready, checks };
   };
 
-  const app = createApp({ authorizer, store, rules, metrics, logger, readiness, config, async: asyncPath });
+  const mounts: RouteMount[] = [];
+  if (asyncPath) {
+    const { asyncRoutes } = await import('./async/routes.js');
+    const path = asyncPath;
+    mounts.push((router, scopes) => asyncRoutes(router, { store, config }, path, scopes.authorize, scopes.admin));
+  }
+  const app = createApp({ authorizer, store, rules, metrics, logger, readiness, config, mounts });
 
   let closed: Promise<void> | undefined;
   return {

@@ -1,10 +1,12 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import createError from 'http-errors';
-import type { AppDeps, RequestState } from '../http/app.js';
+import type { Config } from '../config.js';
+import type { RequestState } from '../http/app.js';
 import { readJson } from '../http/body.js';
 import { idSchema } from '../http/schemas.js';
 import { parseTransactionRequest } from '../http/transaction-request.js';
+import type { Store } from '../store/port.js';
 import type { AsyncPath } from './async-path.js';
 import { KafkaUnavailableError } from './errors.js';
 import { webhookBodySchema, webhookView } from './webhooks.js';
@@ -26,7 +28,7 @@ export function clientOf(ctx: Context): string {
  */
 export function asyncRoutes(
   router: Router<RequestState>,
-  deps: AppDeps,
+  deps: { store: Store; config: Pick<Config, 'BODY_LIMIT_BYTES' | 'ADMIN_DEADLINE_MS' | 'ASYNC_ACCEPT_DEADLINE_MS'> },
   path: AsyncPath,
   authorize: Middleware,
   admin: Middleware,
@@ -48,7 +50,7 @@ export function asyncRoutes(
       return;
     }
     try {
-      const accepted = await path.accept(parsed.value, clientOf(ctx), ctx.state.deadline(config.ASYNC_ACCEPT_DEADLINE_MS ?? 5_000));
+      const accepted = await path.accept(parsed.value, clientOf(ctx), ctx.state.deadline(config.ASYNC_ACCEPT_DEADLINE_MS));
       metrics.accepted.inc({ outcome: 'accepted' });
       ctx.status = 202;
       ctx.set('Catraca-Transaction-Id', accepted.id);

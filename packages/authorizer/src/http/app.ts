@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
-import type { AsyncPath } from '../async/async-path.js';
-import { asyncRoutes } from '../async/routes.js';
+import type { Middleware } from 'koa';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { Authorizer } from '../service/authorizer.js';
@@ -21,14 +20,16 @@ export interface AppDeps {
   metrics: Metrics;
   logger: Logger;
   readiness: ReadinessCheck;
-  /** The async path (Kafka), when `KAFKA_BROKERS` is set. */
-  async?: AsyncPath | undefined;
+  /** Routes of other rooms mounted by the runtime (the async path), with the two client scopes' middleware. */
+  mounts?: readonly RouteMount[];
   config: Pick<
     Config,
     'DEADLINE_MS' | 'ADMIN_DEADLINE_MS' | 'BODY_LIMIT_BYTES' | 'AUTHORIZE_TOKENS' | 'ADMIN_TOKENS'
-  > &
-    Partial<Pick<Config, 'ASYNC_ACCEPT_DEADLINE_MS'>>;
+  >;
 }
+
+/** Registers routes on the app's router, behind the given scopes' credential checks. */
+export type RouteMount = (router: Router<RequestState>, scopes: { authorize: Middleware; admin: Middleware }) => void;
 
 /** Per-request state shared by the middleware and the routes. */
 export interface RequestState {
@@ -80,9 +81,11 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   opsRoutes(router, deps);
   transactionRoutes(router, deps, requireScope('authorize', deps.config.AUTHORIZE_TOKENS));
   adminRoutes(router, deps, requireScope('admin', deps.config.ADMIN_TOKENS));
-  if (deps.async) {
-    const authorize = requireScope('authorize', deps.config.AUTHORIZE_TOKENS);
-    asyncRoutes(router, deps, deps.async, authorize, requireScope('admin', deps.config.ADMIN_TOKENS));
+  for (const mount of deps.mounts ?? []) {
+    mount(router, {
+      authorize: requireScope('authorize', deps.config.AUTHORIZE_TOKENS),
+      admin: requireScope('admin', deps.config.ADMIN_TOKENS),
+    });
   }
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
