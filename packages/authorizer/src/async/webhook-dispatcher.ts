@@ -56,9 +56,10 @@ export function createDispatcher(options: DispatcherOptions): (decision: Decisio
 
   const park = async (decision: Decision, reason: DeadLetter['reason'], attempts: number, owned: () => boolean, lastError?: string) => {
     const letter: DeadLetter = { decision, reason, attempts, parkedAt: Date.now(), ...(lastError === undefined ? {} : { lastError }) };
+    // The state first: once a letter is listed, its transaction's state already says dead_lettered.
+    if (!(await persist(() => writeState(stateOf(decision, 'dead_lettered', attempts, lastError ?? reason)), owned))) return false;
     if (!(await persist(() => writer.write(topics.deadLetter, decision.id, letter), owned))) return false;
     metrics.deadLettered.inc({ reason });
-    if (!(await persist(() => writeState(stateOf(decision, 'dead_lettered', attempts, lastError ?? reason)), owned))) return false;
     logger.warn({ transaction: decision.id, client: decision.client, reason, attempts }, 'webhook delivery parked in the dead-letter topic');
     return true;
   };
