@@ -26,6 +26,7 @@ TARBALL="$(ls "$WORK"/catraca-coordination-*.tgz)"
 CONTENTS="$(tar tzf "$TARBALL")"
 grep -qx 'package/dist/zookeeper/index.js' <<<"$CONTENTS" || { echo "consumer-test: no JavaScript in $TARBALL"; exit 1; }
 grep -qx 'package/LICENSE' <<<"$CONTENTS" || { echo "consumer-test: no LICENSE in $TARBALL"; exit 1; }
+grep -qx 'package/dist/dynamodb/index.js' <<<"$CONTENTS" || { echo "consumer-test: no DynamoDB entry in $TARBALL"; exit 1; }
 
 echo "== [${SECONDS}s] install the tarball with npm in $WORK/app (outside the workspace)"
 mkdir "$WORK/app"
@@ -33,6 +34,7 @@ cd "$WORK/app"
 printf '{ "name": "consumer", "private": true, "type": "module" }\n' > package.json
 npm install --no-audit --no-fund --loglevel=error "$TARBALL"
 [ ! -e node_modules/ioredis ] || { echo "consumer-test: ioredis installed for a ZooKeeper-only consumer"; exit 1; }
+[ ! -e node_modules/@aws-sdk ] || { echo "consumer-test: the AWS SDK installed for a ZooKeeper-only consumer"; exit 1; }
 [ ! -e "$WORK/app/node_modules/.pnpm" ] || { echo "consumer-test: not a plain npm install"; exit 1; }
 cp "$HERE/lock-worker.mjs" "$HERE/check.mjs" "$HERE/consumer.ts" .
 

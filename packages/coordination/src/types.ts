@@ -114,7 +114,8 @@ export interface LockManager {
 
 /**
  * A {@link LockManager} that can show who holds and waits on a key and ask a holder to let go (after Apache Curator's
- * `getParticipantNodes` and `Revoker`). Implemented by `ZooKeeperLockManager` and `LocalLockManager`.
+ * `getParticipantNodes` and `Revoker`). Implemented by `ZooKeeperLockManager`, `LocalLockManager` and
+ * `DynamoDbLockManager` (`@catraca/coordination/dynamodb`).
  */
 export interface RevocableLockManager extends LockManager {
   /** Who holds and who waits on `key`: holder first, then waiters in queue order; empty when nobody does. */

@@ -120,7 +120,7 @@ describe('DynamoDbLockManager', () => {
     const holder = manager({ leaseMs: 1_500 });
     const asker = manager({ leaseMs: 1_500 });
     const asked: string[] = [];
-    const lock = await holder.acquire('revoke', { onRevocationRequested: (l: { key: string }) => asked.push(l.key) } as never);
+    const lock = await holder.acquire('revoke', { onRevocationRequested: (l) => asked.push(l.key) });
     expect(await asker.requestRevocation('revoke')).toBe(true);
     await eventually(() => asked.length > 0, 10_000, 'the revocation callback');
     expect(await asker.requestRevocation('revoke')).toBe(true);
@@ -131,7 +131,7 @@ describe('DynamoDbLockManager', () => {
     expect(await asker.requestRevocation('revoke')).toBe(false);
     // The next holder is not the one that was asked.
     const next: string[] = [];
-    const again = await asker.acquire('revoke', { onRevocationRequested: () => next.push('x') } as never);
+    const again = await asker.acquire('revoke', { onRevocationRequested: () => next.push('x') });
     await sleep(1_200); // two renewals, each seeing the earlier holder's mark
     expect((await item('test:revoke'))?.['revoke']).toBeDefined();
     expect(next).toEqual([]);

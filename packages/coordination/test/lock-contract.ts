@@ -237,8 +237,12 @@ export function describeLockContract(name: string, factory: () => Promise<Contra
       // Another key inside, and the same key once released (work left behind by fn), are fine.
       let later: Promise<unknown> | undefined;
       expect(
-        await manager.withLock(k, async () => {
-          later = sleep(20).then(() => manager.withLock(k, async () => 'after', { timeoutMs: 5_000 }));
+        await manager.withLock(k, async (outer) => {
+          // Starts once the outer lock is released (not after a fixed delay: a slow backend may still hold it then).
+          later = (async () => {
+            while (outer.held) await sleep(5);
+            return manager.withLock(k, async () => 'after', { timeoutMs: 5_000 });
+          })();
           return manager.withLock(key('other'), async () => 'nested', { timeoutMs: 5_000 });
         }, { timeoutMs: 5_000 }),
       ).toBe('nested');

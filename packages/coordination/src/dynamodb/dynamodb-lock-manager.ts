@@ -18,9 +18,9 @@ import {
   LockTimeoutError,
   type LockLostReason,
 } from '../errors.js';
-import type { AcquireOptions, ConnectionState, Lock, LockManager } from '../types.js';
-import { assertKey, waitSignal } from '../wait.js';
-import { runWithLock } from '../with-lock.js';
+import type { AcquireOptions, ConnectionState, Lock, Participant, RevocableLockManager } from '../types.js';
+import { assertKey, resolveWait } from '../wait.js';
+import { assertNotReentrant, runWithLock } from '../with-lock.js';
 import { DynamoDbLock } from './dynamodb-lock.js';
 import { LocalTurns } from './local-turns.js';
 import {
@@ -58,7 +58,7 @@ class BusyOnce extends Error {}
  * the first talks to DynamoDB: it polls with a jittered backoff (one consistent read per poll), and a local release
  * hands the key to the next local waiter at once.
  */
-export class DynamoDbLockManager implements LockManager {
+export class DynamoDbLockManager implements RevocableLockManager {
   /** Defaults of every optional constructor option. */
   static readonly DEFAULTS = DYNAMODB_LOCK_DEFAULTS;
   readonly #options: ResolvedDynamoDbOptions;
@@ -99,11 +99,8 @@ export class DynamoDbLockManager implements LockManager {
   /** Argument errors are rejections, like every other failure of an acquire. */
   async acquire(key: string, options?: AcquireOptions): Promise<Lock> {
     const pk = this.#pk(key);
-    const onRevocation = (options as { onRevocationRequested?: unknown } | undefined)?.onRevocationRequested;
-    if (onRevocation !== undefined && typeof onRevocation !== 'function') {
-      throw new InvalidArgumentError('onRevocationRequested must be a function');
-    }
-    return this.#acquire(key, pk, options, onRevocation as ((lock: Lock) => void) | undefined);
+    assertNotReentrant(this, key);
+    return this.#acquire(key, pk, options);
   }
 
   /**
@@ -111,7 +108,7 @@ export class DynamoDbLockManager implements LockManager {
    * free. Waiters are not listed: they poll and leave no trace in DynamoDB. A lease that ran out but was not taken
    * over yet still shows its holder.
    */
-  async participants(key: string, options: { signal?: AbortSignal } = {}): Promise<Array<{ node: string; sessionId: string; isHolder: boolean }>> {
+  async participants(key: string, options: { signal?: AbortSignal } = {}): Promise<Participant[]> {
     const pk = this.#pk(key);
     if (this.#closed) throw new ClosedError();
     const record = await this.#read(pk, options.signal);
@@ -180,17 +177,13 @@ export class DynamoDbLockManager implements LockManager {
     }
   }
 
-  async #acquire(
-    key: string,
-    pk: string,
-    options: AcquireOptions | undefined,
-    onRevocation: ((lock: Lock) => void) | undefined,
-  ): Promise<Lock> {
+  async #acquire(key: string, pk: string, options: AcquireOptions | undefined): Promise<Lock> {
+    // Validates timeoutMs, signal and onRevocationRequested; timeoutMs 0 is a try-lock (`once`): one attempt, bounded
+    // by requestTimeoutMs, never cut short by its own deadline.
+    const { signal: callerSignal, tryOnce: once } = resolveWait(options);
+    const onRevocation = options?.onRevocationRequested;
     if (this.#closed) throw new ClosedError();
-    const callerSignal = waitSignal(options);
     if (options?.signal?.aborted) throw new LockTimeoutError(key, { cause: options.signal.reason });
-    // timeoutMs 0 is a try-lock: one attempt (bounded by requestTimeoutMs), never cut short by its own deadline.
-    const once = options?.timeoutMs === 0;
 
     // One signal for this wait: the caller's deadline, or close().
     const wait = new AbortController();

@@ -1,5 +1,6 @@
 import type { LockLostError } from '../errors.js';
-import type { Lock } from '../types.js';
+import { lockJson } from '../lock-json.js';
+import type { Lock, LockJson } from '../types.js';
 
 /** A lock held in DynamoDB: the item `pk` names `owner` as its holder, with a lease the manager renews. */
 export class DynamoDbLock implements Lock {
@@ -33,8 +34,8 @@ export class DynamoDbLock implements Lock {
   }
 
   /** `{ key, fencingToken: <decimal string>, held }`: `JSON.stringify` cannot encode a bigint. */
-  toJSON(): { key: string; fencingToken: string; held: boolean } {
-    return { key: this.key, fencingToken: this.fencingTokenString, held: this.#held };
+  toJSON(): LockJson {
+    return lockJson(this);
   }
 
   get signal(): AbortSignal {
