@@ -145,6 +145,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       LOCK: lock,
       CACHE: 'redis',
       REDIS_URL: redis.url,
+      CACHE_SIGNING_KEY: 'cluster-test-cache-signing-key-0123456789abcdef',
       LOG_LEVEL: 'info',
       DATA_DIR: join(cluster.dir, 'data'),
       ...(zookeeper

@@ -1,6 +1,6 @@
 import type { LockManager } from '@catraca/coordination';
 import { RedisLockManager } from '@catraca/coordination/redis';
-import { ZooKeeperLockManager } from '@catraca/coordination/zookeeper';
+import { ZooKeeperLockManager, repairNamespaceAcls } from '@catraca/coordination/zookeeper';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { ConfigError } from './errors.js';
@@ -17,6 +17,25 @@ export async function openZooKeeperLocks(config: Config, logger: Logger): Promis
       user: config.ZOOKEEPER_AUTH.slice(0, separator),
       password: config.ZOOKEEPER_AUTH.slice(separator + 1),
     };
+  }
+  if (auth) {
+    // Nodes created before credentials were configured stay open to anyone until their ACL is replaced.
+    try {
+      await repairNamespaceAcls({
+        connectionString: config.ZOOKEEPER_CONNECT!,
+        namespace: config.ZOOKEEPER_NAMESPACE,
+        auth,
+        logger,
+      });
+    } catch (error) {
+      // Not fatal: the store's version check fences every write; the repair runs again at the next start.
+      logger.error({ err: error }, 'ZooKeeper namespace ACL repair failed; nodes created without credentials may stay open');
+    }
+  } else {
+    logger.warn(
+      { namespace: config.ZOOKEEPER_NAMESPACE },
+      'ZooKeeper without credentials (ZOOKEEPER_AUTH): anyone who reaches it can block an account by writing its lock nodes',
+    );
   }
   return new ZooKeeperLockManager({
     connectionString: config.ZOOKEEPER_CONNECT!,
@@ -35,8 +54,14 @@ export async function openZooKeeperLocks(config: Config, logger: Logger): Promis
  * (a single Redis, lease-based); offered for comparison. Correctness still rests on the store's version check.
  */
 export function openRedisLocks(config: Config, logger: Logger): LockManager {
+  // On the cache's Redis, the lock manager uses the cache's ACL user too (LOCK_REDIS_URL carries its own).
+  const url = new URL((config.LOCK_REDIS_URL ?? config.REDIS_URL)!);
+  if (config.LOCK_REDIS_URL === undefined) {
+    if (config.REDIS_USERNAME !== undefined && url.username === '') url.username = encodeURIComponent(config.REDIS_USERNAME);
+    if (config.REDIS_PASSWORD !== undefined && url.password === '') url.password = encodeURIComponent(config.REDIS_PASSWORD);
+  }
   return new RedisLockManager({
-    url: (config.LOCK_REDIS_URL ?? config.REDIS_URL)!,
+    url: url.toString(),
     keyPrefix: `${config.REDIS_KEY_PREFIX}lock:`,
     leaseMs: config.LOCK_LEASE_MS,
     logger,

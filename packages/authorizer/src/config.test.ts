@@ -44,4 +44,27 @@ describe('loadConfig', () => {
     expect(loadConfig({ HOST: '0.0.0.0', ...tokens }).ADMIN_TOKENS).toEqual(['b'.repeat(20), 'c'.repeat(20)]);
     expect(() => loadConfig({ AUTHORIZE_TOKENS: 'short' })).toThrow(/at least 16/);
   });
+
+  it.each([',', ' , ', ',,,', ' ', ''])('refuses a credential variable set to %o (auth must never turn off)', (value) => {
+    for (const key of ['AUTHORIZE_TOKENS', 'ADMIN_TOKENS']) {
+      expect(() => loadConfig({ [key]: value }), key).toThrow(new RegExp(`${key}: is set but holds no credential`));
+      // Not even with the explicit opt-in: the parsed list is what the bind check looks at.
+      expect(() => loadConfig({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED: 'true', [key]: value })).toThrow(ConfigError);
+    }
+  });
+
+  it('the non-loopback bind check looks at the parsed lists', () => {
+    expect(() => loadConfig({ HOST: '0.0.0.0', AUTHORIZE_TOKENS: 'pos:' + 'a'.repeat(20), ADMIN_TOKENS: ' , ' })).toThrow(
+      /ADMIN_TOKENS/,
+    );
+  });
+
+  it('reads named credentials and refuses placeholders, short secrets and reused names', () => {
+    const config = loadConfig({ AUTHORIZE_TOKENS: `acquirer-1:${'s'.repeat(24)}, acquirer-2:${'t'.repeat(24)}` });
+    expect(config.AUTHORIZE_TOKENS).toEqual([`acquirer-1:${'s'.repeat(24)}`, `acquirer-2:${'t'.repeat(24)}`]);
+    expect(() => loadConfig({ ADMIN_TOKENS: 'ops:replace-me-admin-token-000000001' })).toThrow(/placeholder/);
+    expect(() => loadConfig({ ADMIN_TOKENS: 'replace-me-admin-token-000000001' })).toThrow(/placeholder/);
+    expect(() => loadConfig({ ADMIN_TOKENS: 'ops:short' })).toThrow(/"ops" must be at least 16/);
+    expect(() => loadConfig({ ADMIN_TOKENS: `ops:${'a'.repeat(16)},ops:${'b'.repeat(16)}` })).toThrow(/used twice/);
+  });
 });

@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { credentialEntries, credentialProblems } from './security/credentials.js';
 
+/** A credential variable's entries (`name:secret`, comma-separated); judged by {@link credentialProblems}. */
 const tokenList = z
   .string()
   .optional()
-  .transform((value) => (value ?? '').split(',').map((t) => t.trim()).filter((t) => t.length > 0))
-  .pipe(z.array(z.string().min(16, 'each token must be at least 16 characters')));
+  .transform((value) => credentialEntries(value));
 
 const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -51,6 +52,10 @@ export const configSchema = z.object({
     REDIS_URL: z.string().url().optional(),
     REDIS_KEY_PREFIX: z.string().default('catraca:'),
     REDIS_CALL_TIMEOUT_MS: int(1, 10_000).default(15),
+    REDIS_USERNAME: z.string().min(1).optional(),
+    REDIS_PASSWORD: z.string().min(1).optional(),
+    REDIS_TLS_CA_FILE: z.string().min(1).optional(),
+    CACHE_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)').optional(),
 
     RULES_REFRESH_MS: int(50, 60_000).default(500),
     MERCHANT_RULES_SEED: boolean.default(true),
@@ -71,6 +76,23 @@ export const configSchema = z.object({
     WEBHOOK_RETRY_FOR_MS: int(0, 7 * 24 * 3600 * 1000).default(60_000),
     WEBHOOK_BACKOFF_BASE_MS: int(1, 600_000).default(200),
     WEBHOOK_BACKOFF_MAX_MS: int(1, 3_600_000).default(10_000),
+    RATE_LIMIT_AUTHORIZE_RPS: int(0, 1_000_000).default(0),
+    RATE_LIMIT_ADMIN_RPS: int(0, 1_000_000).default(0),
+    RATE_LIMIT_BURST_SECONDS: int(1, 3_600).default(1),
+    RATE_LIMIT_ADDRESS_RPS: int(0, 1_000_000).default(0),
+    REQUEST_TIMEOUT_MS: int(100, 600_000).optional(),
+    KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(65_000),
+    MAX_CONNECTIONS: int(1, 1_000_000).default(1_024),
+    MERCHANT_RULES_MAX: int(1, 1_000_000).default(10_000),
+    REQUEST_SIGNING_SECRETS: z
+      .string()
+      .optional()
+      .transform((value) => credentialEntries(value))
+      .pipe(z.array(z.string().min(32, 'each secret must be at least 32 characters'))),
+    REQUEST_SIGNING_WINDOW_S: int(1, 3_600).default(300),
+    TLS_CERT_FILE: z.string().min(1).optional(),
+    TLS_KEY_FILE: z.string().min(1).optional(),
+    TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
 
     AUTHORIZE_TOKENS: tokenList,
     ADMIN_TOKENS: tokenList,
@@ -83,7 +105,7 @@ export type Config = z.output<typeof configSchema>;
  * Rules across variables, checked on the raw values so that they are reported together with field errors (zod would
  * skip them once a field fails).
  */
-function crossFieldProblems(raw: Record<string, string>): string[] {
+function crossFieldProblems(raw: Record<string, string>, env: NodeJS.ProcessEnv): string[] {
   const problems: string[] = [];
   const need = (when: boolean, key: string, why: string) => {
     if (when && !raw[key]) problems.push(`  ${key}: required when ${why}`);
@@ -93,10 +115,27 @@ function crossFieldProblems(raw: Record<string, string>): string[] {
   need(raw['LOCK'] === 'zookeeper', 'ZOOKEEPER_CONNECT', 'LOCK=zookeeper');
   need(raw['CACHE'] === 'redis', 'REDIS_URL', 'CACHE=redis');
   need(raw['ASYNC'] === 'on', 'KAFKA_BROKERS', 'ASYNC=on');
+  need(raw['CACHE'] === 'redis', 'CACHE_SIGNING_KEY', 'CACHE=redis (entries in a shared cache must be signed)');
+  if (raw['CACHE_SIGNING_KEY'] !== undefined && /replace[-_ ]?me|change[-_ ]?me|placeholder/i.test(raw['CACHE_SIGNING_KEY'])) {
+    problems.push('  CACHE_SIGNING_KEY: is a placeholder from the examples; generate one (openssl rand -hex 32)');
+  }
   need(raw['LOCK'] === 'redis' && !raw['REDIS_URL'], 'LOCK_REDIS_URL', 'LOCK=redis and REDIS_URL is not set');
+  if ((raw['TLS_CERT_FILE'] === undefined) !== (raw['TLS_KEY_FILE'] === undefined)) {
+    problems.push('  TLS_CERT_FILE, TLS_KEY_FILE: set both (TLS on the listener) or neither');
+  }
+  need(raw['TLS_CLIENT_CA_FILE'] !== undefined, 'TLS_CERT_FILE', 'TLS_CLIENT_CA_FILE is set (mutual TLS needs TLS)');
+  const zkAuth = raw['ZOOKEEPER_AUTH'];
+  if (zkAuth !== undefined && /^digest:[^:]*:/.test(zkAuth)) {
+    problems.push('  ZOOKEEPER_AUTH: is user:password; drop the "digest:" scheme prefix (it would be read as user "digest")');
+  }
   const host = raw['HOST'] ?? '127.0.0.1';
   const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
-  const open = !raw['AUTHORIZE_TOKENS']?.trim() || !raw['ADMIN_TOKENS']?.trim();
+  // Set-but-empty counts as set: an operator who wrote the variable meant to turn authentication on.
+  problems.push(...credentialProblems('AUTHORIZE_TOKENS', env['AUTHORIZE_TOKENS'], 'authorize'));
+  problems.push(...credentialProblems('ADMIN_TOKENS', env['ADMIN_TOKENS'], 'admin'));
+  // The parsed lists, never the raw strings: "," is not a credential.
+  const open =
+    credentialEntries(raw['AUTHORIZE_TOKENS']).length === 0 || credentialEntries(raw['ADMIN_TOKENS']).length === 0;
   const allowed = ['true', '1', 'yes'].includes(raw['ALLOW_UNAUTHENTICATED'] ?? '');
   if (!loopback && open && !allowed) {
     problems.push(
@@ -117,7 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(relevant);
   const lines = [
     ...(parsed.success ? [] : parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`)),
-    ...crossFieldProblems(relevant),
+    ...crossFieldProblems(relevant, env),
   ];
   if (!parsed.success || lines.length > 0) throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   return { ...parsed.data, DATA_DIR: path.resolve(parsed.data.DATA_DIR) };

@@ -16,11 +16,16 @@ export class AccountExistsError extends CatracaError {
   }
 }
 
-/** The store could not answer (down, timed out, aborted). Nothing was half-applied. */
+/**
+ * The store could not answer (down, timed out, aborted). Nothing was half-applied. `outcomeUnknown` says that a commit
+ * was sent and its reply lost: it was applied whole or not at all, and a retry with the same ids tells which.
+ */
 export class StoreUnavailableError extends CatracaError {
   readonly code = 'STORE_UNAVAILABLE' as const;
-  constructor(message = 'store unavailable', options?: { cause?: unknown }) {
+  readonly outcomeUnknown: boolean;
+  constructor(message = 'store unavailable', options?: { cause?: unknown; outcomeUnknown?: boolean }) {
     super(message, options);
+    this.outcomeUnknown = options?.outcomeUnknown ?? false;
   }
 }
 

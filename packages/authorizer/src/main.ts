@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { loadConfig, type Config } from './config.js';
 import { CatracaError } from './errors.js';
+import { createServer } from './http/server.js';
 import { createRuntime } from './runtime.js';
 
 const USAGE = `Usage: catraca [--help]
@@ -31,14 +31,14 @@ async function main(): Promise<void> {
   }
 
   const runtime = await createRuntime(config, logger);
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, runtime.app.callback());
+  const server = createServer(config, runtime.app.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, resolve);
   });
   const address = server.address() as AddressInfo;
   logger.info(
-    { url: `http://${address.address}:${address.port}`, store: config.STORE, lock: config.LOCK, cache: config.CACHE },
+    { url: `${config.TLS_CERT_FILE === undefined ? 'http' : 'https'}://${address.address}:${address.port}`, store: config.STORE, lock: config.LOCK, cache: config.CACHE },
     'catraca listening',
   );
 

@@ -71,6 +71,26 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly requestsByActor = new Counter({
+    name: 'catraca_requests_by_actor_total',
+    help: 'Authenticated requests by scope and credential name (anonymous on a scope without credentials)',
+    labelNames: ['scope', 'actor', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheInvalidEntries = new Counter({
+    name: 'catraca_cache_invalid_entries_total',
+    help: 'Result-cache entries ignored because their signature did not verify (forged, corrupted or another key)',
+    registers: [this.registry],
+  });
+
+  readonly rateLimited = new Counter({
+    name: 'catraca_rate_limited_total',
+    help: 'Requests refused by a rate limit, by scope and bucket kind (credential or address)',
+    labelNames: ['scope', 'kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly coordinationState = new Gauge({
     name: 'catraca_coordination_state',
     help: 'Lock service connection state (1 for the current state)',

@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { MemoryCache, RedisCache, type ResultCache } from '@catraca/cache';
+import { MemoryCache, RedisCache, SignedCache, type ResultCache } from '@catraca/cache';
 import { LocalLockManager, type LockManager } from '@catraca/coordination';
 import type { Logger } from 'pino';
 import type { AsyncPath } from './async/async-path.js';
@@ -11,6 +12,8 @@ import type { ReadinessReport } from './http/routes-ops.js';
 import { Metrics } from './metrics.js';
 import { Authorizer } from './service/authorizer.js';
 import { RuleBook } from './service/rule-book.js';
+import { openAuditLog } from './audit/open-audit.js';
+import type { AuditLog } from './audit/port.js';
 import type { Store } from './store/port.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 
@@ -19,6 +22,7 @@ export interface Runtime {
   config: Config;
   app: ReturnType<typeof createApp>;
   store: Store;
+  audit: AuditLog;
   locks: LockManager | undefined;
   cache: ResultCache;
   authorizer: Authorizer;
@@ -35,9 +39,10 @@ export interface Runtime {
 async function openStore(config: Config, logger: Logger): Promise<Store> {
   switch (config.STORE) {
     case 'sqlite': {
-      mkdirSync(config.DATA_DIR, { recursive: true });
+      const file = path.join(config.DATA_DIR, 'catraca.db');
+      ownerOnlyDataFiles(config.DATA_DIR, file, logger);
       return openSqliteStore({
-        path: path.join(config.DATA_DIR, 'catraca.db'),
+        path: file,
         durability: config.SQLITE_DURABILITY,
         logger: logger.child({ component: 'store' }),
       });
@@ -45,6 +50,22 @@ async function openStore(config: Config, logger: Logger): Promise<Store> {
     default: {
       const { openClusterStore } = await import('./cluster-store.js');
       return openClusterStore(config, logger.child({ component: 'store' }));
+    }
+  }
+}
+
+/**
+ * Balances and the ledger are readable by this user only: the directory is created 0700, the database file 0600
+ * (SQLite gives its -wal and -shm files the database file's mode), and an existing file is narrowed to 0600.
+ */
+function ownerOnlyDataFiles(dir: string, file: string, logger: Logger): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if (existsSync(f)) chmodSync(f, 0o600);
+    } catch (error) {
+      logger.warn({ err: error, file: f }, 'could not make a data file readable by its owner only');
     }
   }
 }
@@ -66,16 +87,32 @@ async function openLocks(config: Config, logger: Logger): Promise<LockManager | 
   }
 }
 
-function openCache(config: Config, logger: Logger): ResultCache {
-  if (config.CACHE === 'memory') {
-    return new MemoryCache({ maxEntries: config.CACHE_MAX_ENTRIES, ttlMs: config.CACHE_TTL_MS });
-  }
-  return new RedisCache({
-    url: config.REDIS_URL!,
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    ttlMs: config.CACHE_TTL_MS,
-    callTimeoutMs: config.REDIS_CALL_TIMEOUT_MS,
-    logger: logger.child({ component: 'cache' }),
+/**
+ * The result cache, signed (SPEC §6): an entry approves a replay only if this process can verify that a replica wrote
+ * it. The key comes from `CACHE_SIGNING_KEY` (required with Redis, shared by every replica); the in-process cache of
+ * the embedded mode gets a random key per process.
+ */
+function openCache(config: Config, logger: Logger, metrics: Metrics): ResultCache {
+  const log = logger.child({ component: 'cache' });
+  const inner: ResultCache =
+    config.CACHE === 'memory'
+      ? new MemoryCache({ maxEntries: config.CACHE_MAX_ENTRIES, ttlMs: config.CACHE_TTL_MS })
+      : new RedisCache({
+          url: config.REDIS_URL!,
+          keyPrefix: config.REDIS_KEY_PREFIX,
+          ttlMs: config.CACHE_TTL_MS,
+          callTimeoutMs: config.REDIS_CALL_TIMEOUT_MS,
+          redis: {
+            ...(config.REDIS_USERNAME === undefined ? {} : { username: config.REDIS_USERNAME }),
+            ...(config.REDIS_PASSWORD === undefined ? {} : { password: config.REDIS_PASSWORD }),
+            ...(config.REDIS_TLS_CA_FILE === undefined ? {} : { tls: { ca: readFileSync(config.REDIS_TLS_CA_FILE) } }),
+          },
+          logger: log,
+        });
+  return new SignedCache(inner, {
+    key: config.CACHE_SIGNING_KEY ?? randomBytes(32),
+    onInvalid: () => metrics.cacheInvalidEntries.inc(),
+    logger: log,
   });
 }
 
@@ -83,8 +120,9 @@ function openCache(config: Config, logger: Logger): ResultCache {
 export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
   const metrics = new Metrics();
   const store = await openStore(config, logger);
+  const audit = await openAuditLog(config);
   const locks = await openLocks(config, logger);
-  const cache = openCache(config, logger);
+  const cache = openCache(config, logger, metrics);
   cache.onOutcome((outcome) => metrics.cacheLookups.inc({ outcome }));
   if (locks) {
     metrics.setCoordinationState(locks.state);
@@ -152,13 +190,14 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     const path = asyncPath;
     mounts.push((router, scopes) => asyncRoutes(router, { store, config }, path, scopes.authorize, scopes.admin));
   }
-  const app = createApp({ authorizer, store, rules, metrics, logger, readiness, config, mounts });
+  const app = createApp({ authorizer, store, audit, rules, metrics, logger, readiness, config, mounts });
 
   let closed: Promise<void> | undefined;
   return {
     config,
     app,
     store,
+    audit,
     locks,
     cache,
     authorizer,
@@ -176,6 +215,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
         await rules.stop();
         await locks?.close();
         await cache.close();
+        await audit.close();
         await store.close();
       })()),
   };

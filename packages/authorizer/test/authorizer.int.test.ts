@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MERCHANT_RULES } from '../src/domain/index.js';
+import { StoreUnavailableError } from '../src/errors.js';
 import { Metrics } from '../src/metrics.js';
 import type { LockUnavailablePolicy } from '../src/service/account-gate.js';
 import { Authorizer, type DebitRequest } from '../src/service/authorizer.js';
@@ -247,8 +248,51 @@ describe('Authorizer: every wait is bounded by the request\'s own deadline', () 
     await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 1_000 });
     const first = authorizer.authorize(debit('same'), budget());
     const second = await authorizer.authorize(debit('same'), AbortSignal.timeout(30));
-    expect(second).toMatchObject({ code: '07', reason: 'deadline_exceeded' });
+    // SPEC §2.3: the first copy may still apply the id, so the outcome is not known yet (was deadline_exceeded).
+    expect(second).toMatchObject({ code: '07', reason: 'in_progress' });
     hold.open();
     expect(await first).toMatchObject({ code: '00' });
+  });
+});
+
+describe('Authorizer: a 07 that may accompany a change says so (SPEC §2.3)', () => {
+  it('a commit whose reply was lost answers 07 outcome_unknown; a retry with the same id gives the final answer', async () => {
+    let loseReply = true;
+    const { store, authorizer } = await setup({
+      wrapStore: (inner) =>
+        new Proxy(inner, {
+          get: (target, prop) => {
+            if (prop === 'commit') {
+              return async (...args: Parameters<Store['commit']>) => {
+                const result = await target.commit(...args);
+                if (loseReply) throw new StoreUnavailableError('reply lost', { outcomeUnknown: true });
+                return result;
+              };
+            }
+            const value = Reflect.get(target, prop, target) as unknown;
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }),
+    });
+    await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 1_000 });
+    expect(await authorizer.authorize(debit('lost'), budget())).toMatchObject({ code: '07', reason: 'outcome_unknown' });
+    loseReply = false;
+    expect(await authorizer.authorize(debit('lost'), budget())).toMatchObject({ code: '00', replayed: true });
+    expect((await store.getAccount('acc'))!.balances.CASH).toBe(900);
+  });
+
+  it('a plain store failure stays 07 unavailable', async () => {
+    const { store, authorizer } = await setup({
+      wrapStore: (inner) =>
+        new Proxy(inner, {
+          get: (target, prop) => {
+            if (prop === 'commit') return async () => Promise.reject(new StoreUnavailableError('down'));
+            const value = Reflect.get(target, prop, target) as unknown;
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }),
+    });
+    await store.createAccount('acc', { FOOD: 0, MEAL: 0, CASH: 1_000 });
+    expect(await authorizer.authorize(debit('down'), budget())).toMatchObject({ code: '07', reason: 'unavailable' });
   });
 });

@@ -7,3 +7,5 @@ export type { MemoryCacheOptions } from './memory-cache.js';
 export { RedisCache, REDIS_CACHE_DEFAULTS } from './redis-cache.js';
 export type { RedisBreakerOptions, RedisCacheOptions } from './redis-cache.js';
 export type { BreakerState } from './circuit-breaker.js';
+export { SignedCache, MIN_SIGNING_KEY_BYTES } from './signed-cache.js';
+export type { SignedCacheOptions } from './signed-cache.js';

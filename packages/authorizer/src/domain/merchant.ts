@@ -15,20 +15,39 @@ function charCount(text: string): number {
   return count;
 }
 
+/** Blank: only white space and invisible format characters (U+200B zero-width space, U+FEFF, U+2060, ...). */
+const BLANK = /^[\s\p{Cf}\p{Zs}]*$/u;
+
+/** C0 and C1 control characters (U+0000–U+001F, U+007F–U+009F). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one (no `u` flag: code units). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function isBlank(text: string): boolean {
-  return text.trim() === '';
+  return BLANK.test(text);
+}
+
+/** The checks shared by a merchant field and a rule's match: length, blank, controls, unpaired surrogates. */
+function textProblem(field: string, input: string): string | undefined {
+  // An unpaired surrogate is not text: stored, it would be altered (U+FFFD) and no longer equal what was hashed.
+  if (LONE_SURROGATE.test(input)) return `${field} must not contain unpaired surrogates`;
+  const chars = charCount(input);
+  if (chars === 0 || isBlank(input)) return `${field} must not be blank`;
+  if (chars > MAX_TEXT_CHARS) return `${field} must be at most ${String(MAX_TEXT_CHARS)} characters`;
+  if (CONTROL.test(input)) return `${field} must not contain control characters`;
+  return undefined;
 }
 
 /**
- * Parses the request's `merchant` field: a string of 1–255 characters that is not blank (whitespace only is
- * blank). Returns it unchanged; it is stored and hashed as received, and normalized only for matching.
+ * Parses the request's `merchant` field: a string of 1–255 characters that is not blank (white space and invisible
+ * format characters only are blank), without control characters or unpaired surrogates. Returns it unchanged; it is
+ * stored and hashed as received, and normalized only for matching.
  */
 export function parseMerchant(input: unknown): ParseResult<string> {
   if (typeof input !== 'string') return fail('merchant must be a string');
-  const chars = charCount(input);
-  if (chars === 0 || isBlank(input)) return fail('merchant must not be blank');
-  if (chars > MAX_TEXT_CHARS) return fail(`merchant must be at most ${String(MAX_TEXT_CHARS)} characters`);
-  return ok(input);
+  const problem = textProblem('merchant', input);
+  return problem === undefined ? ok(input) : fail(problem);
 }
 
 /** Upper case, runs of whitespace collapsed to one space, trimmed. */
@@ -56,7 +75,9 @@ export function normalizeRuleMatch(match: string): string {
 }
 
 /**
- * Parses a merchant rule's `match` (admin API): a non-blank string of 1–255 characters, returned normalized.
+ * Parses a merchant rule's `match` (admin API): a non-blank string of 1–255 characters, returned normalized like a
+ * merchant name — a whole 40-character DE 43 field becomes its name, so the rule matches the purchases that carry
+ * that field (SPEC §2.5).
  *
  * A `*` is literal text wherever it appears (`PICPAY*BILHETEUNICO` names one merchant of the `PICPAY*`
  * acquirer), and a trailing `*` additionally makes the rule a pure prefix (see {@link matchMerchantRule}).
@@ -64,10 +85,10 @@ export function normalizeRuleMatch(match: string): string {
  */
 export function parseRuleMatch(input: unknown): ParseResult<string> {
   if (typeof input !== 'string') return fail('match must be a string');
-  const chars = charCount(input);
-  if (chars === 0 || isBlank(input)) return fail('match must not be blank');
-  if (chars > MAX_TEXT_CHARS) return fail(`match must be at most ${String(MAX_TEXT_CHARS)} characters`);
-  const match = normalizeRuleMatch(input);
+  const problem = textProblem('match', input);
+  if (problem !== undefined) return fail(problem);
+  const match = normalizeMerchantName(input);
+  if (match === '' || isBlank(match)) return fail('match must not be blank');
   if (match === '*') return fail('match must not be only "*"');
   return ok(match);
 }

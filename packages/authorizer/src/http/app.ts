@@ -1,14 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
-import type { Middleware } from 'koa';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { Authorizer } from '../service/authorizer.js';
 import type { RuleBook } from '../service/rule-book.js';
+import type { AuditLog } from '../audit/port.js';
 import type { Store } from '../store/port.js';
+import { auditRoutes } from './audit-trail.js';
+import { parseCredentials } from '../security/credentials.js';
 import { requireScope } from './auth.js';
+import { jsonBodiesOnly, loopbackGuard } from './loopback-guard.js';
+import { rateLimit } from './rate-limit.js';
+import { requireSignature } from './request-signing.js';
 import { adminRoutes } from './routes-admin.js';
 import { opsRoutes, type ReadinessCheck } from './routes-ops.js';
 import { transactionRoutes } from './routes-transactions.js';
@@ -16,6 +21,7 @@ import { transactionRoutes } from './routes-transactions.js';
 export interface AppDeps {
   authorizer: Authorizer;
   store: Store;
+  audit: AuditLog;
   rules: RuleBook;
   metrics: Metrics;
   logger: Logger;
@@ -24,7 +30,19 @@ export interface AppDeps {
   mounts?: readonly RouteMount[];
   config: Pick<
     Config,
-    'DEADLINE_MS' | 'ADMIN_DEADLINE_MS' | 'BODY_LIMIT_BYTES' | 'AUTHORIZE_TOKENS' | 'ADMIN_TOKENS'
+    | 'DEADLINE_MS'
+    | 'ADMIN_DEADLINE_MS'
+    | 'BODY_LIMIT_BYTES'
+    | 'AUTHORIZE_TOKENS'
+    | 'ADMIN_TOKENS'
+    | 'RATE_LIMIT_AUTHORIZE_RPS'
+    | 'RATE_LIMIT_ADMIN_RPS'
+    | 'RATE_LIMIT_BURST_SECONDS'
+    | 'RATE_LIMIT_ADDRESS_RPS'
+    | 'MERCHANT_RULES_MAX'
+    | 'HOST'
+    | 'REQUEST_SIGNING_SECRETS'
+    | 'REQUEST_SIGNING_WINDOW_S'
   >;
 }
 
@@ -34,6 +52,12 @@ export type RouteMount = (router: Router<RequestState>, scopes: { authorize: Mid
 /** Per-request state shared by the middleware and the routes. */
 export interface RequestState {
   log: Logger;
+  /** The request's id (`X-Request-Id`, or one made here). */
+  requestId?: string;
+  /** The caller: its credential's name, or `anonymous` on a scope without credentials. Set by the scope check. */
+  actor?: string;
+  /** The client scope the route belongs to. Set by the scope check. */
+  scope?: 'authorize' | 'admin';
   /** Fires when the request's budget runs out or the client goes away. */
   deadline(budgetMs: number): AbortSignal;
   /** For the metrics: the authorization answer, when the route is `POST /transactions`. */
@@ -52,6 +76,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     const started = performance.now();
     const requestId = (ctx.get('x-request-id') || randomUUID()).slice(0, 128);
     ctx.set('X-Request-Id', requestId);
+    ctx.state.requestId = requestId;
     ctx.state.log = logger.child({ requestId });
     const gone = new AbortController();
     ctx.res.once('close', () => {
@@ -70,6 +95,9 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     } finally {
       const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       const answer = ctx.state.answer;
+      if (ctx.state.actor !== undefined && ctx.state.scope !== undefined) {
+        metrics.requestsByActor.inc({ scope: ctx.state.scope, actor: ctx.state.actor, status: String(ctx.status) });
+      }
       metrics.httpDuration.observe(
         { method: ctx.method, route, status: String(ctx.status), code: answer?.code ?? '', reason: answer?.reason ?? '' },
         (performance.now() - started) / 1000,
@@ -77,17 +105,56 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     }
   });
 
+  const { config } = deps;
+  const open = config.AUTHORIZE_TOKENS.length === 0 || config.ADMIN_TOKENS.length === 0;
+  if (open && isLoopbackAddress(config.HOST)) app.use(loopbackGuard());
+
   const router = new Router<RequestState>();
   opsRoutes(router, deps);
-  transactionRoutes(router, deps, requireScope('authorize', deps.config.AUTHORIZE_TOKENS));
-  adminRoutes(router, deps, requireScope('admin', deps.config.ADMIN_TOKENS));
-  for (const mount of deps.mounts ?? []) {
-    mount(router, {
-      authorize: requireScope('authorize', deps.config.AUTHORIZE_TOKENS),
-      admin: requireScope('admin', deps.config.ADMIN_TOKENS),
-    });
-  }
+  // Optional request signing runs first: an unsigned request is refused before anything else looks at it.
+  const signed: Middleware =
+    config.REQUEST_SIGNING_SECRETS.length === 0
+      ? (_ctx, next) => next()
+      : requireSignature({
+          secrets: config.REQUEST_SIGNING_SECRETS,
+          windowSeconds: config.REQUEST_SIGNING_WINDOW_S,
+          limitBytes: config.BODY_LIMIT_BYTES,
+        });
+  const burstSeconds = config.RATE_LIMIT_BURST_SECONDS;
+  const perAddress = (scope: 'authorize' | 'admin') =>
+    rateLimit({ scope, ratePerSecond: config.RATE_LIMIT_ADDRESS_RPS, burstSeconds, metrics, by: 'address' });
+  const authorizeScope = chain(
+    perAddress('authorize'),
+    signed,
+    requireScope('authorize', parseCredentials('authorize', config.AUTHORIZE_TOKENS)),
+    rateLimit({ scope: 'authorize', ratePerSecond: config.RATE_LIMIT_AUTHORIZE_RPS, burstSeconds, metrics }),
+  );
+  const adminScope = chain(
+    perAddress('admin'),
+    jsonBodiesOnly(),
+    signed,
+    requireScope('admin', parseCredentials('admin', config.ADMIN_TOKENS)),
+    rateLimit({ scope: 'admin', ratePerSecond: config.RATE_LIMIT_ADMIN_RPS, burstSeconds, metrics }),
+  );
+  transactionRoutes(router, deps, authorizeScope);
+  adminRoutes(router, deps, adminScope);
+  auditRoutes(router, deps, adminScope);
+  for (const mount of deps.mounts ?? []) mount(router, { authorize: authorizeScope, admin: adminScope });
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;
+}
+
+/** The middlewares in order, as one (a route takes one scope guard). */
+function chain(...middlewares: Middleware[]): Middleware {
+  return (ctx, next) => {
+    const run = (i: number): Promise<unknown> =>
+      i === middlewares.length ? next() : Promise.resolve(middlewares[i]!(ctx, () => run(i + 1)));
+    return run(0);
+  };
+}
+
+/** Whether the listener's address only accepts local connections. */
+export function isLoopbackAddress(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.[0-9]{1,3}){3}$/.test(host);
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
   accountViewSchema,
+  auditEntrySchema,
+  auditPageSchema,
   createAccountSchema,
   creditSchema,
   errorSchema,
@@ -30,6 +32,8 @@ export function openApiDocument(): object {
     Account: accountViewSchema,
     Transaction: transactionViewSchema,
     TransactionPage: transactionPageSchema,
+    AuditEntry: auditEntrySchema,
+    AuditPage: auditPageSchema,
     Error: errorSchema,
   };
   for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
@@ -49,7 +53,9 @@ export function openApiDocument(): object {
   const reasonHeader = {
     'Catraca-Reason': {
       description:
-        'approved, insufficient_funds, invalid_request, unknown_account, id_conflict, deadline_exceeded, unavailable',
+        'approved, insufficient_funds, invalid_request, unknown_account, id_conflict, deadline_exceeded, unavailable, ' +
+        'rate_limited, in_progress (a duplicate of an id still being processed: retry with the same id), ' +
+        'outcome_unknown (the commit reply was lost: retry with the same id)',
       schema: { type: 'string' },
     },
     'Catraca-Transaction-Id': { description: 'The transaction id (the client\'s or one the server made)', schema: { type: 'string' } },
@@ -75,6 +81,8 @@ export function openApiDocument(): object {
           responses: {
             '200': { ...json(ref('TransactionAnswer'), '00 approved, 51 insufficient funds, 07 other'), headers: reasonHeader },
             '401': error('Missing or invalid credentials'),
+            '403': error('Embedded default only: a Host or Origin that is not loopback'),
+            '408': { description: 'The request (headers or body) did not arrive in time; the connection is closed' },
             '413': error('Body over the size limit'),
           },
         },
@@ -135,6 +143,16 @@ export function openApiDocument(): object {
           summary: 'Remove a rule (URL-encoded match)',
           parameters: [{ name: 'match', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { '204': { description: 'Removed' }, '404': error('No such rule') },
+        },
+      },
+      '/audit': {
+        get: {
+          summary: 'The audit trail of admin actions, newest first',
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+            { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'nextCursor of the previous page' },
+          ],
+          responses: { '200': json(ref('AuditPage'), 'A page'), '401': error('Missing or invalid credentials') },
         },
       },
       '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'Alive' } } } },

@@ -6,6 +6,7 @@ import { parseAmount, parseRuleMatch } from '../domain/index.js';
 import { CATEGORIES, type Balances } from '../domain/types.js';
 import { AccountExistsError } from '../errors.js';
 import type { AppDeps, RequestState } from './app.js';
+import { recordAdminAction } from './audit-trail.js';
 import { readJson } from './body.js';
 import { createAccountSchema, creditSchema, historyQuerySchema, idSchema, merchantRuleSchema } from './schemas.js';
 import { accountView, transactionView } from './views.js';
@@ -39,7 +40,7 @@ function accountIdParam(ctx: Context): string {
 
 /** Admin scope: accounts, credits, history and merchant rules (SPEC §2.6, §4). */
 export function adminRoutes(router: Router<RequestState>, deps: AppDeps, auth: Middleware): void {
-  const { store, authorizer, rules, metrics, config } = deps;
+  const { store, audit, authorizer, rules, metrics, config } = deps;
   const limit = config.BODY_LIMIT_BYTES;
 
   router.post('/accounts', auth, async (ctx) => {
@@ -52,6 +53,7 @@ export function adminRoutes(router: Router<RequestState>, deps: AppDeps, auth: M
       ctx.status = 201;
       ctx.set('Location', `/accounts/${encodeURIComponent(account.id)}`);
       ctx.body = accountView(account);
+      await recordAdminAction(ctx, audit, 'account.create', account.id, null, accountView(account));
     } catch (error) {
       if (error instanceof AccountExistsError) throw createError(409, error.message, { expose: true });
       throw error;
@@ -68,6 +70,7 @@ export function adminRoutes(router: Router<RequestState>, deps: AppDeps, auth: M
     const accountId = accountIdParam(ctx);
     const body = await parseBody(ctx, creditSchema, limit);
     const amount = amountOrInvalid('amount', body.amount, false);
+    const before = await store.getAccount(accountId, { signal: ctx.state.deadline(config.ADMIN_DEADLINE_MS) });
     const outcome = await authorizer.credit(
       { id: body.id, accountId, category: body.category, amount },
       ctx.state.deadline(config.ADMIN_DEADLINE_MS),
@@ -78,6 +81,13 @@ export function adminRoutes(router: Router<RequestState>, deps: AppDeps, auth: M
     if (outcome.record) {
       ctx.status = outcome.replayed ? 200 : 201;
       ctx.body = transactionView(outcome.record);
+      if (!outcome.replayed) {
+        const after = await store.getAccount(accountId).catch(() => undefined);
+        await recordAdminAction(ctx, audit, 'account.credit', accountId, before && accountView(before), {
+          ...(after ? accountView(after) : {}),
+          transaction: transactionView(outcome.record),
+        });
+      }
       return;
     }
     if (outcome.code !== '07') {
@@ -119,13 +129,21 @@ export function adminRoutes(router: Router<RequestState>, deps: AppDeps, auth: M
     const match = parseRuleMatch(body.match);
     if (!match.ok) invalid(`match: ${match.error}`);
     const rule = { match: match.value, category: body.category };
+    // A cap: every purchase scans the rules, so their number bounds the cost of each decision.
+    if (rules.rules.length >= config.MERCHANT_RULES_MAX && !rules.rules.some((r) => r.match === rule.match)) {
+      throw createError(409, `at most ${String(config.MERCHANT_RULES_MAX)} merchant rules (MERCHANT_RULES_MAX)`, { expose: true });
+    }
+    const previous = rules.rules.find((r) => r.match === rule.match);
     await rules.put(rule);
     ctx.body = rule;
+    await recordAdminAction(ctx, audit, 'merchant_rule.put', rule.match, previous ?? null, rule);
   });
 
   router.delete('/merchant-rules/:match', auth, async (ctx) => {
     const match = parseRuleMatch(ctx.params['match']);
+    const previous = match.ok ? rules.rules.find((r) => r.match === match.value) : undefined;
     if (!match.ok || !(await rules.delete(match.value))) throw createError(404, 'no such rule', { expose: true });
     ctx.status = 204;
+    await recordAdminAction(ctx, audit, 'merchant_rule.delete', match.value, previous ?? { match: match.value }, null);
   });
 }

@@ -4,7 +4,9 @@ import { CATEGORIES } from '../domain/types.js';
 /** Ids of transactions and accounts: 1–64 characters of `[A-Za-z0-9._:-]` (SPEC §1). */
 export const idSchema = z
   .string()
-  .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
+  .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -')
+  // `.` and `..` are path segments: a Location of /accounts/.. cannot be fetched by standard clients.
+  .refine((id) => id !== '.' && id !== '..', 'must not be "." or ".."');
 
 /** Money on the wire: a JSON number (`100.1`) or a decimal string (`"100.10"`), at most 2 decimal places. */
 export const amountSchema = z
@@ -101,3 +103,20 @@ export const historyQuerySchema = z.object({
     .transform(Number)
     .optional(),
 });
+
+export const auditEntrySchema = z
+  .object({
+    seq: z.number().int(),
+    at: z.string(),
+    actor: z.string().meta({ description: "The credential's name, or anonymous without admin credentials" }),
+    requestId: z.string(),
+    action: z.enum(['account.create', 'account.credit', 'merchant_rule.put', 'merchant_rule.delete']),
+    target: z.string().meta({ description: 'Account id or rule match' }),
+    before: z.unknown().meta({ description: 'State before the action; null when it did not exist' }),
+    after: z.unknown().meta({ description: 'State after the action; null when it no longer exists' }),
+  })
+  .meta({ id: 'AuditEntry' });
+
+export const auditPageSchema = z
+  .object({ items: z.array(auditEntrySchema), nextCursor: z.string().optional() })
+  .meta({ id: 'AuditPage' });

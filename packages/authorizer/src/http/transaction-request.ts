@@ -23,11 +23,15 @@ export function parseTransactionRequest(body: unknown): ParseResult<DebitRequest
   const account = either('account', b.account, 'accountId', b.accountId);
   if (!account.ok) return account;
   if (account.value === undefined) return { ok: false, error: 'account is required' };
-  const rawAmount = either('totalAmount', b.totalAmount, 'amount', b.amount);
-  if (!rawAmount.ok) return rawAmount;
-  if (rawAmount.value === undefined) return { ok: false, error: 'totalAmount is required' };
-  const amount = parseAmount(rawAmount.value);
-  if (!amount.ok) return { ok: false, error: `totalAmount: ${amount.error}` };
+  // Both spellings are compared as amounts, not texts: `1.1` and `"1.10"` are the same 110 centavos (SPEC §1).
+  if (b.totalAmount === undefined && b.amount === undefined) return { ok: false, error: 'totalAmount is required' };
+  const amount = parseAmount(b.totalAmount ?? b.amount);
+  if (!amount.ok) return { ok: false, error: `${b.totalAmount === undefined ? 'amount' : 'totalAmount'}: ${amount.error}` };
+  if (b.totalAmount !== undefined && b.amount !== undefined) {
+    const other = parseAmount(b.amount);
+    if (!other.ok) return { ok: false, error: `amount: ${other.error}` };
+    if (other.value !== amount.value) return { ok: false, error: 'totalAmount and amount differ; send one of them' };
+  }
   const mcc = parseMcc(b.mcc);
   if (!mcc.ok) return { ok: false, error: `mcc: ${mcc.error}` };
   const merchant = parseMerchant(b.merchant);

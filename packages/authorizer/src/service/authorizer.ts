@@ -4,6 +4,7 @@ import type { LockManager } from '@catraca/coordination';
 import type { Logger } from 'pino';
 import { canonicalCreditPayload, canonicalDebitPayload, payloadHash } from '../domain/index.js';
 import type { Account, Category, TransactionRecord } from '../domain/types.js';
+import { StoreUnavailableError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/port.js';
 import { AccountGate, GateRefusal, type GateContext, type GateJob, type LockUnavailablePolicy } from './account-gate.js';
@@ -107,7 +108,8 @@ export class Authorizer {
     if (running) {
       if (running.hash !== job.hash) return refused(job.id, 'id_conflict');
       const first = await beforeAbort(running.promise, signal);
-      if (first === undefined) return refused(job.id, 'deadline_exceeded');
+      // The first copy may still apply the id: the outcome is not known yet (SPEC §2.3), never "deadline, unchanged".
+      if (first === undefined) return refused(job.id, 'in_progress');
       return first.code === '07' ? first : { ...first, replayed: true };
     }
     const promise = this.#cached(job.id, job.hash, signal).then((hit) => hit ?? this.#process(job, signal));
@@ -160,7 +162,7 @@ export class Authorizer {
       }
       const pending = open();
       if (pending.length === 0) return results as Outcome[];
-      const failAll = (reason: 'unavailable' | 'unknown_account') => {
+      const failAll = (reason: 'unavailable' | 'unknown_account' | 'outcome_unknown') => {
         for (const i of pending) results[i] = refused(jobs[i]!.input.id, reason);
         return results as Outcome[];
       };
@@ -187,6 +189,10 @@ export class Authorizer {
       } catch (error) {
         ctx.account = undefined;
         metrics.storeCommit.observe({ outcome: 'error' }, (performance.now() - started) / 1000);
+        if (error instanceof StoreUnavailableError && error.outcomeUnknown) {
+          logger.warn({ err: error, account: accountId, transactions: pending.length }, 'commit outcome unknown');
+          return failAll('outcome_unknown');
+        }
         logger.warn({ err: error, account: accountId, transactions: pending.length }, 'commit failed; nothing applied');
         return failAll('unavailable');
       }

@@ -9,7 +9,13 @@ export type Reason =
   | 'unknown_account'
   | 'id_conflict'
   | 'deadline_exceeded'
-  | 'unavailable';
+  | 'unavailable'
+  /** A duplicate of an id still being processed ran out of time waiting: the first copy may yet apply it. */
+  | 'in_progress'
+  /** The store's reply to the commit was lost: applied whole or not at all; a retry with the same id tells which. */
+  | 'outcome_unknown'
+  /** The caller is over its rate limit; nothing was processed. */
+  | 'rate_limited';
 
 /** The answer to one authorization or credit. */
 export interface Outcome {

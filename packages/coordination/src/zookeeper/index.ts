@@ -6,3 +6,5 @@ export { ZooKeeperLockManager } from './zookeeper-lock-manager.js';
 export { ZOOKEEPER_DEFAULTS } from './options.js';
 export type { DigestAuth, ZooKeeperLockManagerOptions } from './options.js';
 export { REVOKE_MESSAGE } from './queue-inspection.js';
+export { ACL_REPAIR_DEFAULTS, repairNamespaceAcls } from './acl-repair.js';
+export type { AclRepairOptions, AclRepairReport } from './acl-repair.js';

@@ -389,7 +389,9 @@ export class MongoStore implements Store {
         throw error;
       }
       this.#logger.warn({ err: error }, 'mongodb store call failed');
-      throw new StoreUnavailableError('mongodb store call failed', { cause: error });
+      // A commit whose result the server could not confirm (even after the retry) may have been applied.
+      const outcomeUnknown = hasLabel(error, MongoErrorLabel.UnknownTransactionCommitResult);
+      throw new StoreUnavailableError('mongodb store call failed', { cause: error, outcomeUnknown });
     }
   }
 }
@@ -421,6 +423,7 @@ function outcomeWithin(commit: Promise<void>, signal: AbortSignal | undefined): 
       reject(
         new StoreUnavailableError('mongodb commit outcome unknown: the call was abandoned while committing', {
           cause: signal.reason,
+          outcomeUnknown: true,
         }),
       );
     if (signal.aborted) onAbort();

@@ -330,6 +330,7 @@ export class PostgresStore implements Store {
           shielded
             ? new StoreUnavailableError('postgres commit outcome unknown: the call was abandoned after the commit was sent', {
                 cause: signal?.reason,
+                outcomeUnknown: true,
               })
             : new StoreUnavailableError('store call aborted', { cause: signal?.reason }),
         );
@@ -351,16 +352,17 @@ export class PostgresStore implements Store {
         unknown
           ? 'postgres commit outcome unknown: the connection failed after the commit was sent'
           : 'postgres store call failed',
+        unknown,
       );
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  #unavailable(error: unknown, message: string): unknown {
+  #unavailable(error: unknown, message: string, outcomeUnknown = false): unknown {
     if (isOwnRefusal(error) || error instanceof CatracaError) return error;
     this.#logger.warn({ err: error }, message);
-    return new StoreUnavailableError(message, { cause: error });
+    return new StoreUnavailableError(message, { cause: error, outcomeUnknown });
   }
 }
 
