@@ -14,12 +14,12 @@ import { webhookBodySchema, webhookView } from './webhooks.js';
 const clientSchema = idSchema;
 
 /**
- * The client a request acts for: whose webhook receives its decisions. Credentials are not named yet, so every client
- * is `default`; when they are, this is the credential's name.
+ * The client a request acts for: whose webhook receives its decisions — its credential's name (`ctx.state.actor`), or
+ * `default` on a scope without credentials (the embedded default).
  */
 export function clientOf(ctx: Context): string {
-  const named = (ctx.state as { client?: { name?: unknown } }).client?.name;
-  return typeof named === 'string' && named.length > 0 ? named : 'default';
+  const actor = (ctx.state as RequestState).actor;
+  return actor !== undefined && actor !== 'anonymous' && actor.length > 0 ? actor : 'default';
 }
 
 /**
