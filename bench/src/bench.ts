@@ -1,12 +1,13 @@
 /**
- * `pnpm bench [--quick] [--scenarios=uniform,zipf,hot,storm,reversals] [--configs=embedded,none,zookeeper,redis]
- *             [--rate=N] [--hot-rate=N] [--no-profile]`
+ * `pnpm bench [--quick] [--scenarios=uniform,warm,zipf,hot,storm,reversals] [--configs=embedded,none,zookeeper,redis]
+ *             [--rate=N] [--hot-rate=N] [--no-profile] [--no-races] [--no-async] [--async-rate=N]`
  *
  * Compares, in one run on one machine: embedded mode (one process, SQLite), and a local cluster (2 replicas behind
  * nginx, PostgreSQL, Redis result cache) with LOCK=none, LOCK=zookeeper (3-node ensemble) and LOCK=redis. For each
  * configuration × scenario it runs a closed loop (20 clients) and an open loop (a constant arrival rate), scrapes the
  * service's histograms around each run, profiles one ZooKeeper-locked replica with `--cpu-prof`, and writes
- * bench/results/bench-<date>.md plus SVG latency charts.
+ * bench/results/bench-<date>.md plus SVG latency charts. Then the async path (Kafka, webhooks; `async-bench.ts`),
+ * appended to the same report.
  *
  * Runs under `tsx` (it imports test-support/, which is not compiled into bench/dist).
  */
@@ -60,12 +61,14 @@ const { values } = parseArgs({
     'hot-rate': { type: 'string', default: '1000' },
     'no-profile': { type: 'boolean', default: false },
     'no-races': { type: 'boolean', default: false },
+    'no-async': { type: 'boolean', default: false },
+    'async-rate': { type: 'string', default: '200' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: pnpm bench [--quick] [--scenarios=uniform,warm,zipf,hot,storm,reversals] [--configs=embedded,none,zookeeper,redis] [--rate=200] [--hot-rate=1000] [--no-profile] [--no-races]\n',
+    'Usage: pnpm bench [--quick] [--scenarios=uniform,warm,zipf,hot,storm,reversals] [--configs=embedded,none,zookeeper,redis] [--rate=200] [--hot-rate=1000] [--no-profile] [--no-races] [--no-async] [--async-rate=200]\n',
   );
   process.exit(0);
 }
@@ -601,6 +604,12 @@ async function main(): Promise<void> {
   ].join('\n');
   const file = path.join(dir, `bench-${date.slice(0, 10)}${quick ? '-quick' : ''}.md`);
   writeFileSync(file, report);
+  if (!values['no-async']) {
+    // The async path (Kafka, webhooks): its own program, appended to the same report.
+    const { runAsyncBench } = await import('./async-bench.js');
+    const { markdown } = await runAsyncBench({ quick, rate: Number(values['async-rate']) });
+    writeFileSync(file, `${report}\n${markdown}`);
+  }
   out(`\n${report}`);
   out(`written to ${path.relative(process.cwd(), file)} and ${charts.length} charts`);
 }

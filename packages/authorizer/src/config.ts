@@ -75,6 +75,22 @@ export const configSchema = z.object({
     RULES_REFRESH_MS: int(50, 60_000).default(500),
     MERCHANT_RULES_SEED: boolean.default(true),
 
+    KAFKA_BROKERS: z
+      .string()
+      .optional()
+      .transform((value) => (value ?? '').split(',').map((b) => b.trim()).filter((b) => b.length > 0)),
+    ASYNC: z.enum(['on', 'off']).default('off'),
+    KAFKA_TOPIC: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('catraca.transactions'),
+    KAFKA_GROUP: z.string().min(1).default('catraca-authorizer'),
+    KAFKA_PARTITIONS: int(1, 10_000).default(12),
+    KAFKA_REPLICATION: int(1, 32).default(1),
+    ASYNC_DEADLINE_MS: int(1, 600_000).default(2_000),
+    ASYNC_ACCEPT_DEADLINE_MS: int(1, 600_000).default(5_000),
+    ASYNC_MAX_IN_FLIGHT: int(1, 1_000_000).default(1_024),
+    WEBHOOK_TIMEOUT_MS: int(1, 600_000).default(5_000),
+    WEBHOOK_RETRY_FOR_MS: int(0, 7 * 24 * 3600 * 1000).default(60_000),
+    WEBHOOK_BACKOFF_BASE_MS: int(1, 600_000).default(200),
+    WEBHOOK_BACKOFF_MAX_MS: int(1, 3_600_000).default(10_000),
     RATE_LIMIT_AUTHORIZE_RPS: int(0, 1_000_000).default(0),
     RATE_LIMIT_ADMIN_RPS: int(0, 1_000_000).default(0),
     RATE_LIMIT_BURST_SECONDS: int(1, 3_600).default(1),
@@ -113,6 +129,7 @@ function crossFieldProblems(raw: Record<string, string>, env: NodeJS.ProcessEnv)
   need(raw['STORE'] === 'mongodb', 'MONGODB_URI', 'STORE=mongodb');
   need(raw['LOCK'] === 'zookeeper', 'ZOOKEEPER_CONNECT', 'LOCK=zookeeper');
   need(raw['CACHE'] === 'redis', 'REDIS_URL', 'CACHE=redis');
+  need(raw['ASYNC'] === 'on', 'KAFKA_BROKERS', 'ASYNC=on');
   need(raw['CACHE'] === 'redis', 'CACHE_SIGNING_KEY', 'CACHE=redis (entries in a shared cache must be signed)');
   if (raw['CACHE_SIGNING_KEY'] !== undefined && /replace[-_ ]?me|change[-_ ]?me|placeholder/i.test(raw['CACHE_SIGNING_KEY'])) {
     problems.push('  CACHE_SIGNING_KEY: is a placeholder from the examples; generate one (openssl rand -hex 32)');

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { MemoryCache, RedisCache, SignedCache, type ResultCache } from '@catraca/cache';
 import { LocalLockManager, type Coordinator, type LockManager } from '@catraca/coordination';
 import type { Logger } from 'pino';
+import type { AsyncPath } from './async/async-path.js';
 import type { Config } from './config.js';
 import { DEFAULT_MERCHANT_RULES } from './domain/index.js';
-import { createApp } from './http/app.js';
+import { createApp, type RouteMount } from './http/app.js';
 import { Metrics } from './metrics.js';
 import { createReadiness } from './readiness.js';
 import { Authorizer } from './service/authorizer.js';
@@ -27,6 +28,8 @@ export interface Runtime {
   authorizer: Authorizer;
   rules: RuleBook;
   metrics: Metrics;
+  /** The async path (Kafka intake, and with `ASYNC=on` the decider and webhook groups), when `KAFKA_BROKERS` is set. */
+  async: AsyncPath | undefined;
   /** Makes readiness fail (first step of a graceful shutdown). */
   drain(): void;
   /** Waits for in-flight transactions, then releases locks and closes every connection. */
@@ -183,12 +186,28 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   });
 
   await cluster?.start(authorizer);
+  let asyncPath: AsyncPath | undefined;
+  if (config.KAFKA_BROKERS.length > 0) {
+    const { AsyncPath } = await import('./async/async-path.js');
+    asyncPath = await AsyncPath.open({
+      config,
+      authorizer,
+      registry: metrics.registry,
+      logger: logger.child({ component: 'async' }),
+    });
+  }
 
   let draining = false;
   const dependencies = createReadiness({ config, store, locks, cache, metrics, draining: () => draining });
   const readiness = dependencies.check;
 
-  const app = createApp({ authorizer, store, audit, rules, metrics, logger, readiness, config });
+  const mounts: RouteMount[] = [];
+  if (asyncPath) {
+    const { asyncRoutes } = await import('./async/routes.js');
+    const path = asyncPath;
+    mounts.push((router, scopes) => asyncRoutes(router, { store, config }, path, scopes.authorize, scopes.admin));
+  }
+  const app = createApp({ authorizer, store, audit, rules, metrics, logger, readiness, config, mounts });
 
   let closed: Promise<void> | undefined;
   return {
@@ -201,6 +220,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     authorizer,
     rules,
     metrics,
+    async: asyncPath,
     drain: () => {
       draining = true;
       void cluster?.drain();
@@ -209,6 +229,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
       (closed ??= (async () => {
         draining = true;
         await cluster?.drain();
+        await asyncPath?.close(config.SHUTDOWN_GRACE_MS);
         await authorizer.idle();
         await cluster?.close();
         await rules.stop();
