@@ -205,7 +205,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   if (asyncPath) {
     const { asyncRoutes } = await import('./async/routes.js');
     const path = asyncPath;
-    mounts.push((router, scopes) => asyncRoutes(router, { store, config }, path, scopes.authorize, scopes.admin));
+    mounts.push((router, scopes) => asyncRoutes(router, { store, audit, config }, path, scopes.authorize, scopes.admin));
   }
   const app = createApp({ authorizer, store, audit, rules, metrics, logger, readiness, config, mounts });
 

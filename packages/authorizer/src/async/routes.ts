@@ -1,7 +1,9 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import createError from 'http-errors';
+import type { AuditLog } from '../audit/port.js';
 import type { Config } from '../config.js';
+import { recordAdminAction } from '../http/audit-trail.js';
 import type { RequestState } from '../http/app.js';
 import { readJson } from '../http/body.js';
 import { idSchema } from '../http/schemas.js';
@@ -28,12 +30,12 @@ export function clientOf(ctx: Context): string {
  */
 export function asyncRoutes(
   router: Router<RequestState>,
-  deps: { store: Store; config: Pick<Config, 'BODY_LIMIT_BYTES' | 'ADMIN_DEADLINE_MS' | 'ASYNC_ACCEPT_DEADLINE_MS'> },
+  deps: { store: Store; audit: AuditLog; config: Pick<Config, 'BODY_LIMIT_BYTES' | 'ADMIN_DEADLINE_MS' | 'ASYNC_ACCEPT_DEADLINE_MS'> },
   path: AsyncPath,
   authorize: Middleware,
   admin: Middleware,
 ): void {
-  const { config, store } = deps;
+  const { config, store, audit } = deps;
   const { metrics } = path;
 
   router.post('/async/transactions', authorize, async (ctx) => {
@@ -103,16 +105,18 @@ export function asyncRoutes(
       updatedAt: new Date().toISOString(),
       updatedBy: clientOf(ctx) === 'default' ? `request:${requestId}` : clientOf(ctx),
     };
+    const before = path.webhook(hook.client);
     await path.putWebhook(hook);
-    // The admin trail of this change (no secret): who, when, which request, what.
-    ctx.state.log.info({ audit: 'webhook.put', client: hook.client, url: hook.url, by: hook.updatedBy }, 'webhook registered');
+    // The audit trail of this change (the views carry no secret): who, when, which request, before and after.
+    await recordAdminAction(ctx, audit, 'webhook.put', hook.client, before && webhookView(before), webhookView(hook));
     ctx.body = webhookView(hook);
   });
 
   router.delete('/async/webhooks/:client', admin, async (ctx) => {
     const client = String(ctx.params['client'] ?? '');
+    const before = path.webhook(client);
     if (!(await path.deleteWebhook(client))) throw createError(404, 'no webhook for this client', { expose: true });
-    ctx.state.log.info({ audit: 'webhook.delete', client }, 'webhook removed');
+    await recordAdminAction(ctx, audit, 'webhook.delete', client, before && webhookView(before), null);
     ctx.status = 204;
   });
 
@@ -132,7 +136,7 @@ export function asyncRoutes(
   router.post('/async/dead-letters/:id/replay', admin, async (ctx) => {
     const id = String(ctx.params['id'] ?? '');
     if (!(await path.replay(id))) throw createError(404, 'no parked delivery for this transaction', { expose: true });
-    ctx.state.log.info({ audit: 'dead-letter.replay', transaction: id }, 'dead letter replayed');
+    await recordAdminAction(ctx, audit, 'dead_letter.replay', id, { state: 'parked' }, { state: 'pending' });
     ctx.status = 202;
     ctx.body = { id, state: 'pending' };
   });

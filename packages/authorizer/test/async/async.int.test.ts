@@ -33,6 +33,16 @@ describe('async mode on a real Kafka broker (KRaft)', () => {
     await kafka?.stop();
   });
 
+  it('keeps webhook registrations in the audit trail, without the secret', async () => {
+    const trail = await call(runtime, 'GET', '/audit?limit=50');
+    expect(trail.status).toBe(200);
+    const items = (trail.json() as { items: Array<{ action: string; target: string; before: unknown; after: unknown }> }).items;
+    const put = items.find((item) => item.action === 'webhook.put' && item.target === 'default');
+    expect(put).toBeDefined();
+    expect(put!.after).toMatchObject({ url: receiver.url });
+    expect(JSON.stringify(put)).not.toContain(SECRET);
+  });
+
   it('answers an invalid request 200 07 at once and a valid one 202 with its id after Kafka acknowledged it', async () => {
     const invalid = await call(runtime, 'POST', '/async/transactions', { account: 'a', totalAmount: -1, mcc: '5811', merchant: 'X' });
     expect(invalid.status).toBe(200);
