@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the servers the integration tests start for themselves (Debian/Ubuntu, as root):
 # ZooKeeper (Java), redis-server, PostgreSQL binaries, nginx (the local cluster's load balancer),
-# docker-compose (validates docker-compose.yml offline), a JDK and Maven (Apache Curator interoperability).
+# docker-compose (validates docker-compose.yml offline), a JDK and Maven (Apache Curator interoperability), and the
+# Apache Kafka broker jars (scripts/fetch-kafka.sh, with Maven).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 missing=()
@@ -19,10 +20,13 @@ command -v mvn >/dev/null 2>&1 || missing+=(maven)
 # docker-compose: only to validate docker-compose.yml offline (`docker-compose config -q`); no Docker engine needed.
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-test-deps: everything present"
-  exit 0
+  echo "install-test-deps: every package present"
+else
+  echo "install-test-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "install-test-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Apache Kafka (KRaft) for the async path's integration tests: 46 jars, ~43 MB from Maven Central, cached (no-op when
+# present).
+bash "$(dirname "$0")/fetch-kafka.sh"

@@ -42,6 +42,9 @@ export interface Answer {
   answeredAt: number;
 }
 
+/** `07` reasons that a client retries with the same id (passing conditions, or an outcome not known yet). */
+const RETRIED_REASONS = new Set(['deadline_exceeded', 'unavailable', 'in_progress', 'outcome_unknown']);
+
 export interface AuthorizeOptions {
   /** Most attempts. Default 20. */
   attempts?: number;
@@ -53,7 +56,8 @@ export interface AuthorizeOptions {
 
 /**
  * `POST /transactions`, retried with the same id while the outcome is unknown (a transport error, a 5xx from the load
- * balancer) or a passing `07` (deadline_exceeded, unavailable: not remembered by the server, SPEC §2.4).
+ * balancer), a passing `07` (deadline_exceeded, unavailable: not remembered by the server, SPEC §2.4) or one whose
+ * outcome is not known yet (in_progress, outcome_unknown: the retry gets the final answer, SPEC §2.3).
  */
 export function authorize(base: string, purchase: Purchase, options: AuthorizeOptions = {}): Promise<Answer> {
   return retried(base, '/transactions', purchase, options);
@@ -85,7 +89,7 @@ async function retried(base: string, path: string, body: { id: string }, options
         const code = (JSON.parse(reply.text) as { code: Answer['code'] }).code;
         const reason = reply.headers.get('catraca-reason') ?? '';
         answer = { id: body.id, code, reason, replayed: reply.headers.get('catraca-replayed') === 'true', attempts: attempt, sentAt, answeredAt };
-        if (code !== '07' || (reason !== 'deadline_exceeded' && reason !== 'unavailable')) return answer;
+        if (code !== '07' || !RETRIED_REASONS.has(reason)) return answer;
       } else {
         answer = { ...answer, code: 'none', reason: `http ${reply.status}`, attempts: attempt, sentAt, answeredAt };
       }

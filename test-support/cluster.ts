@@ -8,6 +8,7 @@
  * SIGSTOPped and restarted on the same port while nginx keeps routing by that port.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,11 @@ export interface LocalClusterOptions {
   env?: Record<string, string>;
   /** Extra environment of one replica (wins over `env`), e.g. a different LOCK_UNAVAILABLE policy. */
   replicaEnv?: (index: number) => Record<string, string>;
+  /**
+   * Cluster routing and ownership (`LOCK=zookeeper` only): each account is served by its home replica, which keeps the
+   * account's lock; other replicas forward to it. Default true.
+   */
+  ownership?: boolean;
   /** Put nginx in front of the replicas. Default true. */
   withNginx?: boolean;
   /** Bound on each component's start (ZooKeeper, PostgreSQL, Redis, a replica, nginx). Default 90 000 ms. */
@@ -97,6 +103,12 @@ export interface LocalCluster {
    * listens. `env` is merged over the replica's previous environment.
    */
   restartReplica(index: number, options?: { env?: Record<string, string> }): Promise<void>;
+  /**
+   * Starts one more replica (not behind nginx: it gets its work by forwarding, as the account home of ~1/n of the
+   * accounts) with the cluster's environment plus `env`; resolves with it once it listens. Remove it with
+   * `killReplica(index, 'SIGTERM')` (a planned leave).
+   */
+  addReplica(options?: { env?: Record<string, string> }): Promise<Replica>;
   /** Stops every component and removes the temp dirs. Idempotent. */
   stop(): Promise<void>;
 }
@@ -111,7 +123,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   if ((options.store ?? 'postgres') !== 'postgres') throw new Error('only store: postgres is supported');
   if ((options.cache ?? 'redis') !== 'redis') throw new Error('only cache: redis is supported');
 
-  const cluster = new Cluster(await mkdtemp(join(tmpdir(), 'catraca-cluster-')));
+  const cluster = new Cluster(await mkdtemp(join(tmpdir(), 'catraca-cluster-')), startTimeoutMs);
   try {
     const zookeeperMode = options.zookeeper ?? DEFAULTS.zookeeper;
     // allSettled, not all: when one start fails, the others still land in `cluster`, so that stop() cleans them up.
@@ -151,6 +163,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       ...(zookeeper
         ? { ZOOKEEPER_CONNECT: zookeeper.connectionString, ZOOKEEPER_SESSION_TIMEOUT_MS: String(sessionTimeoutMs) }
         : {}),
+      ...(zookeeper && (options.ownership ?? true) ? { CLUSTER_SECRET: randomBytes(24).toString('hex') } : {}),
       ...options.env,
     };
     cluster.env = env;
@@ -158,7 +171,13 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     const ports = await freePorts(replicaCount);
     for (let i = 0; i < replicaCount; i++) {
       cluster.replicaList.push(
-        new ReplicaProcess(i, ports[i]!, { ...env, ...options.replicaEnv?.(i) }, join(cluster.dir, `replica-${i}.log`), startTimeoutMs),
+        new ReplicaProcess(
+          i,
+          ports[i]!,
+          { ...env, CLUSTER_MEMBER_ID: `replica-${i}`, ...options.replicaEnv?.(i) },
+          join(cluster.dir, `replica-${i}.log`),
+          startTimeoutMs,
+        ),
       );
     }
     await cluster.replicaList[0]!.start(true);
@@ -218,7 +237,10 @@ class Cluster implements LocalCluster {
   #postmaster: number | undefined;
   #stopping: Promise<void> | undefined;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    readonly startTimeoutMs: number,
+  ) {}
 
   get url(): string {
     return this.nginxProcess?.url ?? this.replicaList[0]!.url;
@@ -255,6 +277,20 @@ class Cluster implements LocalCluster {
 
   restartReplica(index: number, options: { env?: Record<string, string> } = {}): Promise<void> {
     return this.#replica(index).restart(options.env ?? {});
+  }
+
+  async addReplica(options: { env?: Record<string, string> } = {}): Promise<Replica> {
+    const index = this.replicaList.length;
+    const replica = new ReplicaProcess(
+      index,
+      await freePort(),
+      { ...this.env, CLUSTER_MEMBER_ID: `replica-${index}`, ...options.env },
+      join(this.dir, `replica-${index}.log`),
+      this.startTimeoutMs,
+    );
+    this.replicaList.push(replica);
+    await replica.start(true);
+    return replica;
   }
 
   stop(): Promise<void> {

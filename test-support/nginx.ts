@@ -65,6 +65,9 @@ http {
   scgi_temp_path ${join(dir, 'nginx-scgi')};
 
   upstream catraca {
+    # Optional account affinity: a request carrying Catraca-Account always reaches the same replica (fewer
+    # forwards); without the header the key is empty and nginx balances round-robin.
+    hash $http_catraca_account consistent;
 ${upstreamPorts.map((p) => `    server ${HOST}:${p} max_fails=1 fail_timeout=2s;`).join('\n')}
     keepalive 64;
   }

@@ -1,12 +1,13 @@
 /**
- * `pnpm bench [--quick] [--scenarios=uniform,zipf,hot,storm,reversals] [--configs=embedded,none,zookeeper,redis]
- *             [--rate=N] [--hot-rate=N] [--no-profile]`
+ * `pnpm bench [--quick] [--scenarios=uniform,warm,zipf,hot,storm,reversals] [--configs=embedded,none,zookeeper,redis]
+ *             [--rate=N] [--hot-rate=N] [--no-profile] [--no-races] [--no-async] [--async-rate=N]`
  *
  * Compares, in one run on one machine: embedded mode (one process, SQLite), and a local cluster (2 replicas behind
  * nginx, PostgreSQL, Redis result cache) with LOCK=none, LOCK=zookeeper (3-node ensemble) and LOCK=redis. For each
  * configuration × scenario it runs a closed loop (20 clients) and an open loop (a constant arrival rate), scrapes the
  * service's histograms around each run, profiles one ZooKeeper-locked replica with `--cpu-prof`, and writes
- * bench/results/bench-<date>.md plus SVG latency charts.
+ * bench/results/bench-<date>.md plus SVG latency charts. Then the async path (Kafka, webhooks; `async-bench.ts`),
+ * appended to the same report.
  *
  * Runs under `tsx` (it imports test-support/, which is not compiled into bench/dist).
  */
@@ -22,6 +23,7 @@ import { describeMachine } from './machine.js';
 import { difference, scrape, type ServerSide } from './metrics.js';
 import { summarizeProfile, type ProfileSummary } from './profile.js';
 import { ACCOUNTS, SCENARIOS, SCENARIO_TITLES, STORM_COPIES, createAccounts, generator, uniformAccount, type ScenarioName } from './scenarios.js';
+import { RACES, race, type RaceResult } from './race.js';
 import { startAuthorizer } from './server.js';
 
 const CONFIGS = ['embedded', 'none', 'zookeeper', 'redis'] as const;
@@ -58,12 +60,15 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '200' },
     'hot-rate': { type: 'string', default: '1000' },
     'no-profile': { type: 'boolean', default: false },
+    'no-races': { type: 'boolean', default: false },
+    'no-async': { type: 'boolean', default: false },
+    'async-rate': { type: 'string', default: '200' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: pnpm bench [--quick] [--scenarios=uniform,zipf,hot,storm,reversals] [--configs=embedded,none,zookeeper,redis] [--rate=200] [--hot-rate=1000] [--no-profile]\n',
+    'Usage: pnpm bench [--quick] [--scenarios=uniform,warm,zipf,hot,storm,reversals] [--configs=embedded,none,zookeeper,redis] [--rate=200] [--hot-rate=1000] [--no-profile] [--no-races] [--no-async] [--async-rate=200]\n',
   );
   process.exit(0);
 }
@@ -131,6 +136,14 @@ interface ConfigRun {
 }
 
 const cells: Cell[] = [];
+const races: Array<{ config: ConfigName; result: RaceResult; zookeeper: ZooKeeperWork | undefined }> = [];
+
+/** ZooKeeper write transactions per purchase over a run, warm-up included (an upper bound of the steady state). */
+function zkWritesPerPurchase(cell: Cell): string {
+  if (!cell.zookeeper) return '–';
+  const purchases = cell.result.throughput * ((warmupMs + durationMs) / 1000) + cell.result.retries;
+  return purchases > 0 ? (cell.zookeeper.writes / purchases).toFixed(3) : '–';
+}
 const configRuns: ConfigRun[] = [];
 let profile: { summary: ProfileSummary; server: ServerSide; result: RunResult } | undefined;
 let stopCurrent: (() => Promise<void>) | undefined;
@@ -182,15 +195,15 @@ function summaryRows(): string[] {
           open.result.throughput,
         )} | ${ms(open.result.latency.percentile(99))} | ${closed.result.sevens.total + open.result.sevens.total} | ${ms(cost)} | ${
           Number.isNaN(cost) ? '–' : Math.round(2000 / cost)
-        } | ${(closed.cpu.othersS / closed.cpu.wallS).toFixed(2)} / ${(open.cpu.othersS / open.cpu.wallS).toFixed(2)} |`,
+        } | ${zkWritesPerPurchase(closed)} / ${zkWritesPerPurchase(open)} | ${(closed.cpu.othersS / closed.cpu.wallS).toFixed(2)} / ${(open.cpu.othersS / open.cpu.wallS).toFixed(2)} |`,
       );
     }
   }
   return rows;
 }
 const SUMMARY_HEADER =
-  '| scenario | configuration | closed req/s | closed p99 ms | open req/s | open p99 ms | 07 seen | system CPU ms / request | 2 cores ÷ CPU cost, req/s | other processes, cores (closed / open) |\n' +
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|---|';
+  '| scenario | configuration | closed req/s | closed p99 ms | open req/s | open p99 ms | 07 seen | system CPU ms / request | 2 cores ÷ CPU cost, req/s | ZooKeeper writes / purchase (closed / open) | other processes, cores (closed / open) |\n' +
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|';
 
 function cpuRowOf(cell: Cell): string {
   const { cpu, result } = cell;
@@ -207,6 +220,20 @@ const CPU_HEADER =
 const SERVER_HEADER =
   '| configuration | scenario | loop | http mean ms | lock wait mean ms | lock acquisitions | lock hold mean ms | batch mean | commit mean ms | commits | version conflicts | ZooKeeper writes / requests per lock |\n' +
   '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+
+function raceRowOf(entry: { config: ConfigName; result: RaceResult; zookeeper: ZooKeeperWork | undefined }): string {
+  const { result: r, zookeeper } = entry;
+  const total = r.spec.accounts * r.spec.perAccount;
+  const sevens = [...r.sevens].map(([reason, n]) => `${reason} ${n}`).join(', ');
+  return `| ${r.spec.name} | ${CONFIG_TITLES[entry.config]} | ${r.approved} / ${r.spec.accounts * r.spec.affords} | ${r.declined} | ${
+    sevens || '0'
+  } | ${r.errors} | ${r.exact ? 'yes' : '**no**'} | ${ms(r.latency.percentile(50))} | ${ms(r.latency.percentile(99))} | ${ms(r.latency.max())} | ${
+    zookeeper ? `${zookeeper.writes} (${(zookeeper.writes / total).toFixed(3)} / purchase)` : '–'
+  } |`;
+}
+const RACE_HEADER =
+  '| race | configuration | 00 / affordable | 51 | 07 (reasons) | transport errors | exact | p50 ms | p99 ms | max ms | ZooKeeper writes |\n' +
+  '|---|---|---:|---:|---|---:|---|---:|---:|---:|---|';
 
 async function runScenario(
   config: ConfigName,
@@ -310,6 +337,53 @@ function targets(): string[] {
     cells.find((c) => c.config === config && c.scenario === scenario && c.result.mode === mode)?.result;
   const lines: string[] = [];
   const check = (ok: boolean) => (ok ? '**met**' : '**not met**');
+  const cellOf = (config: ConfigName, scenario: ScenarioName, mode: 'closed' | 'open') =>
+    cells.find((c) => c.config === config && c.scenario === scenario && c.result.mode === mode);
+  // Issue 8 (ownership): warm traffic under ZooKeeper as cheap as no lock at all.
+  for (const scenario of ['zipf', 'hot', 'warm'] as const) {
+    const zk = cellOf('zookeeper', scenario, 'closed');
+    const none = cellOf('none', scenario, 'closed');
+    const redis = cellOf('redis', scenario, 'closed');
+    if (!zk) continue;
+    const parts: string[] = [];
+    const writes = zkWritesPerPurchase(zk);
+    parts.push(`ZooKeeper writes/purchase ${writes} (≤ 0.05: ${check(Number(writes) <= 0.05)})`);
+    if (none) {
+      const ratio = zk.result.throughput / none.result.throughput;
+      parts.push(`throughput ${(ratio * 100).toFixed(0)}% of LOCK=none (≥ 90%: ${check(ratio >= 0.9)})`);
+      const cost = systemCpuMs(zk) / systemCpuMs(none);
+      parts.push(`CPU/purchase ${(cost * 100).toFixed(0)}% of LOCK=none (≤ 115%: ${check(cost <= 1.15)})`);
+    }
+    if (redis) parts.push(`${(zk.result.throughput / redis.result.throughput * 100).toFixed(0)}% of the Redis lock (≥ 100%: ${check(zk.result.throughput >= redis.result.throughput)})`);
+    const zkOpen = cellOf('zookeeper', scenario, 'open');
+    const noneOpen = cellOf('none', scenario, 'open');
+    if (zkOpen && noneOpen) {
+      const ratio = zkOpen.result.latency.percentile(99) / noneOpen.result.latency.percentile(99);
+      parts.push(`open-loop p99 ${ms(zkOpen.result.latency.percentile(99))} vs ${ms(noneOpen.result.latency.percentile(99))} ms (within 10%: ${check(ratio <= 1.1)})`);
+    }
+    lines.push(`- warm, ${scenario}: ${parts.join('; ')}`);
+  }
+  {
+    const zk = cellOf('zookeeper', 'uniform', 'closed');
+    const none = cellOf('none', 'uniform', 'closed');
+    if (zk && none) {
+      lines.push(
+        `- cold (uniform over ${ACCOUNTS.toLocaleString('en')}): ZooKeeper writes/purchase ${zkWritesPerPurchase(zk)}, throughput ${(
+          (zk.result.throughput / none.result.throughput) * 100
+        ).toFixed(0)}% of LOCK=none, CPU/purchase ${((systemCpuMs(zk) / systemCpuMs(none)) * 100).toFixed(0)}% of it`,
+      );
+    }
+  }
+  for (const config of configs) {
+    const sevens = (scenario: ScenarioName) =>
+      cells.filter((c) => c.config === config && c.scenario === scenario).reduce((n, c) => n + c.result.sevens.total, 0);
+    const total = scenarios.reduce((n, sc) => n + sevens(sc), 0);
+    if (config === 'zookeeper' || config === 'none') lines.push(`- 07 seen, ${CONFIG_TITLES[config]}: ${total} over every scenario`);
+  }
+  for (const entry of races) {
+    if (entry.config !== 'zookeeper') continue;
+    lines.push(`- race ${entry.result.spec.name}, ZooKeeper: exact answers, no 07 — ${check(entry.result.exact)}`);
+  }
   const zkU = find('zookeeper', 'uniform', 'closed');
   const noneU = find('none', 'uniform', 'closed');
   const redisU = find('redis', 'uniform', 'closed');
@@ -419,6 +493,16 @@ async function main(): Promise<void> {
       }
       configRuns.push({ config, loadBefore, setupMs, accountsMs });
       for (const scenario of scenarios) await runScenario(config, scenario, target.base, target.metricsUrls, target.cpuRoots, target.cluster);
+      if (!values['no-races']) {
+        for (const spec of RACES) {
+          const zkBefore = await zookeeperCounters(target.cluster);
+          const result = await race(target.base, spec, `${config}-${Date.now().toString(36)}`);
+          const zkAfter = await zookeeperCounters(target.cluster);
+          const zookeeper = zkBefore && zkAfter ? { writes: zkAfter.writes - zkBefore.writes, requests: zkAfter.requests - zkBefore.requests } : undefined;
+          races.push({ config, result, zookeeper });
+          out(`  race     ${raceRowOf(races.at(-1)!)}`);
+        }
+      }
       if (config === 'zookeeper' && target.cluster && !values['no-profile']) await profileReplica(target.cluster);
     } finally {
       await stopCurrent?.();
@@ -469,9 +553,17 @@ async function main(): Promise<void> {
         } |`,
     ),
     '',
-    '## Targets (issue 5)',
+    '## Targets (issue 8: ownership; issue 5 lines kept)',
     '',
     ...targets(),
+    '',
+    '## Races (all purchases sent at once, no client retry)',
+    '',
+    'Fresh accounts whose CASH balance affords a known number of purchases of 1.00; every purchase is sent at once through',
+    'the load balancer and answered once. Expected: exactly as many `00` as the balance affords, `51` for the rest, no `07`.',
+    '',
+    RACE_HEADER,
+    ...races.map(raceRowOf),
     '',
     '## Summary',
     '',
@@ -512,6 +604,12 @@ async function main(): Promise<void> {
   ].join('\n');
   const file = path.join(dir, `bench-${date.slice(0, 10)}${quick ? '-quick' : ''}.md`);
   writeFileSync(file, report);
+  if (!values['no-async']) {
+    // The async path (Kafka, webhooks): its own program, appended to the same report.
+    const { runAsyncBench } = await import('./async-bench.js');
+    const { markdown } = await runAsyncBench({ quick, rate: Number(values['async-rate']) });
+    writeFileSync(file, `${report}\n${markdown}`);
+  }
   out(`\n${report}`);
   out(`written to ${path.relative(process.cwd(), file)} and ${charts.length} charts`);
 }

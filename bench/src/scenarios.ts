@@ -5,10 +5,12 @@
 import { Pool } from 'undici';
 import type { NextRequest } from './load.js';
 
-export const SCENARIOS = ['uniform', 'zipf', 'hot', 'storm', 'reversals'] as const;
+export const SCENARIOS = ['uniform', 'warm', 'zipf', 'hot', 'storm', 'reversals'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export const ACCOUNTS = 10_000;
+/** The warm uniform scenario draws from the first this many accounts: each sees many purchases per run. */
+export const WARM_ACCOUNTS = 300;
 /** Per category; at 1.00 a purchase the accounts never run out during a run. */
 export const BALANCE = '1000000.00';
 export const ZIPF_S = 1.1;
@@ -19,7 +21,8 @@ export const STORM_COPIES = 4;
 export const REVERSAL_SHARE = 0.1;
 
 export const SCENARIO_TITLES: Record<ScenarioName, string> = {
-  uniform: `uniform over ${ACCOUNTS.toLocaleString('en')} accounts`,
+  uniform: `uniform over ${ACCOUNTS.toLocaleString('en')} accounts (cold: each seen about once per run)`,
+  warm: `uniform over ${WARM_ACCOUNTS} accounts (warm)`,
   zipf: `Zipf s=${ZIPF_S} over ${ACCOUNTS.toLocaleString('en')} accounts`,
   hot: 'one hot account',
   storm: `retry storm: ${STORM_SHARE * 100}% of purchases sent ${STORM_COPIES}× at once (same id), uniform`,
@@ -67,6 +70,8 @@ export function generator(scenario: ScenarioName, runId: string, hotAccount: str
         return hotAccount;
       case 'zipf':
         return uniformAccount(zipf());
+      case 'warm':
+        return uniformAccount(Math.floor(Math.random() * WARM_ACCOUNTS));
       case 'uniform':
       case 'storm':
       case 'reversals':

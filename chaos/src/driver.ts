@@ -48,6 +48,12 @@ export interface ClusterDriver {
    */
   lockNodesOf?(index: number): Promise<{ held: number; queued: number }>;
 
+  /** Starts one more replica (joins the cluster; not behind the load balancer); returns its index. */
+  addReplica?(): Promise<number>;
+  /** Stops replica `index` gracefully (SIGTERM: a planned leave) and waits for its exit. */
+  removeReplica?(index: number): Promise<void>;
+  /** Sets `ms` of latency each way on every replica-to-replica link (the internal forwarding channel); 0 removes it. */
+  setReplicaLinkLatency?(ms: number): Promise<void>;
   /** SIGKILL the ZooKeeper leader; returns its name (for {@link restartZooKeeper}). */
   killZooKeeperLeader(): Promise<string>;
   /** Starts the named ZooKeeper members again and waits until they serve. */

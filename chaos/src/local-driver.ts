@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { openPostgresStore, type Store } from '@catraca/authorizer';
 import { scrapeMetric } from '../../test-support/cluster-client.js';
 import { startLocalCluster, type LocalCluster } from '../../test-support/cluster.js';
+import { freePorts } from '../../test-support/ports.js';
 import { zookeeperSessionOf } from '../../test-support/zookeeper-inspect.js';
 import { fourLetterWord, type ZooKeeperServer } from '../../test-support/zookeeper.js';
 import type { ClusterDriver } from './driver.js';
@@ -19,12 +20,16 @@ export interface LocalDriverOptions {
   sessionTimeoutMs: number;
   /** Environment of every replica (DEADLINE_MS, …). */
   env: Record<string, string>;
+  /** Cluster ownership (forwarding to account homes). Default true. */
+  ownership?: boolean;
 }
 
 export class LocalDriver implements ClusterDriver {
   readonly name = 'local';
   #cluster: LocalCluster | undefined;
   #proxy: LatencyProxy | undefined;
+  /** One latency proxy in front of each replica's internal channel (what the other replicas connect to). */
+  #linkProxies: LatencyProxy[] = [];
   /** The replica whose store connection goes through the proxy. */
   readonly proxiedReplica: number;
 
@@ -60,12 +65,17 @@ export class LocalDriver implements ClusterDriver {
   }
 
   async start(): Promise<void> {
+    // Every replica advertises its internal channel through a pass-through latency proxy (the replica-link scenario).
+    const internalPorts = await freePorts(this.options.replicas);
+    this.#linkProxies = await Promise.all(internalPorts.map((port) => LatencyProxy.start(port)));
     this.#cluster = await startLocalCluster({
       replicas: this.options.replicas,
       zookeeper: 'ensemble',
       lock: 'zookeeper',
       zookeeperSessionTimeoutMs: this.options.sessionTimeoutMs,
       env: this.options.env,
+      ownership: this.options.ownership ?? true,
+      replicaEnv: (i) => ({ CLUSTER_PORT: String(internalPorts[i]), CLUSTER_ADVERTISE_PORT: String(this.#linkProxies[i]!.port) }),
     });
     // The proxied replica restarts once, on the same port, with POSTGRES_URL through the proxy.
     this.#proxy = await LatencyProxy.start(this.#c.postgres.port);
@@ -94,6 +104,25 @@ export class LocalDriver implements ClusterDriver {
 
   restartReplica(index: number, env?: Record<string, string>): Promise<void> {
     return this.#c.restartReplica(index, env ? { env } : {});
+  }
+
+  async addReplica(): Promise<number> {
+    const [internalPort] = await freePorts(1);
+    const proxy = await LatencyProxy.start(internalPort!);
+    proxy.setDelay(this.#linkProxies[0]?.delayMs ?? 0);
+    this.#linkProxies.push(proxy);
+    const replica = await this.#c.addReplica({
+      env: { CLUSTER_PORT: String(internalPort), CLUSTER_ADVERTISE_PORT: String(proxy.port) },
+    });
+    return replica.index;
+  }
+
+  removeReplica(index: number): Promise<void> {
+    return this.#c.killReplica(index, 'SIGTERM');
+  }
+
+  async setReplicaLinkLatency(ms: number): Promise<void> {
+    for (const proxy of this.#linkProxies) proxy.setDelay(ms);
   }
 
   /** The environment every replica started with (DEADLINE_MS, …), to restore after a scenario changed one. */
@@ -206,6 +235,7 @@ export class LocalDriver implements ClusterDriver {
 
   async stop(): Promise<void> {
     await this.#proxy?.close().catch(() => {});
+    await Promise.allSettled(this.#linkProxies.map((proxy) => proxy.close()));
     await this.#cluster?.stop();
   }
 }

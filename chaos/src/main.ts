@@ -27,14 +27,15 @@ const { values } = parseArgs({
     driver: { type: 'string', default: 'local' },
     clients: { type: 'string', default: '16' },
     accounts: { type: 'string', default: '50' },
-    // Default 250 for the local driver; 80 for compose, whose nginx timeouts are tied to DEADLINE_MS 80.
+    // Default: the product's own DEADLINE_MS (80 ms), so availability is reported where clients live.
     'deadline-ms': { type: 'string' },
     seed: { type: 'string', default: '1' },
     'save-logs': { type: 'boolean', default: false },
+    'no-ownership': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
-const usage = 'Usage: pnpm chaos [--full] [--scenario=N[,M…]] [--driver=local|compose] [--clients=16] [--accounts=50] [--deadline-ms=250 local, 80 compose] [--seed=1] [--save-logs]\n';
+const usage = 'Usage: pnpm chaos [--full] [--scenario=N[,M…]] [--driver=local|compose] [--clients=16] [--accounts=50] [--deadline-ms=80] [--seed=1] [--save-logs] [--no-ownership]\n';
 if (values.help) {
   process.stdout.write(usage);
   process.exit(0);
@@ -49,7 +50,7 @@ const int = (name: string, raw: string | undefined, min: number): number => {
 };
 const clients = int('clients', values.clients, 1);
 const accountCount = int('accounts', values.accounts, 1);
-const deadlineMs = int('deadline-ms', values['deadline-ms'] ?? (values.driver === 'compose' ? '80' : '250'), 1);
+const deadlineMs = int('deadline-ms', values['deadline-ms'] ?? '80', 1);
 const seed = int('seed', values.seed, 0);
 const selected = values.scenario === undefined ? SCENARIOS : SCENARIOS.filter((s) => values.scenario!.split(',').map(Number).includes(s.number));
 if (selected.length === 0) {
@@ -62,7 +63,12 @@ const SESSION_TIMEOUT_MS = 4_000;
 
 let driver: ClusterDriver;
 if (values.driver === 'local') {
-  driver = new LocalDriver({ replicas: 2, sessionTimeoutMs: SESSION_TIMEOUT_MS, env: { DEADLINE_MS: String(deadlineMs) } });
+  driver = new LocalDriver({
+    replicas: 2,
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    env: { DEADLINE_MS: String(deadlineMs) },
+    ownership: !values['no-ownership'],
+  });
 } else if (values.driver === 'compose') {
   driver = new ComposeDriver({ baseEnv: { DEADLINE_MS: String(deadlineMs), STORE_COMMIT_TIMEOUT_MS: '2000' } });
 } else {

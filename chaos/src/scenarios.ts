@@ -44,11 +44,46 @@ const LONG_BUDGET_ENV = Object.freeze({ DEADLINE_MS: '30000', STORE_COMMIT_TIMEO
 const elapsed = (since: number): string => `${((performance.now() - since) / 1_000).toFixed(1)} s`;
 
 /** Refused commits of replica `index` so far: the fence at work (version compare-and-set, or an id already stored). */
-async function refusedCommits(driver: ClusterDriver, index: number): Promise<{ versionConflict: number; duplicateId: number } | undefined> {
+async function refusedCommits(
+  driver: ClusterDriver,
+  index: number,
+): Promise<{ versionConflict: number; duplicateId: number; fenced: number } | undefined> {
   const name = 'catraca_store_commit_seconds_count';
   const versionConflict = await driver.scrapeMetric(index, name, { outcome: 'version_conflict' });
   const duplicateId = await driver.scrapeMetric(index, name, { outcome: 'duplicate_id' });
-  return versionConflict === undefined || duplicateId === undefined ? undefined : { versionConflict, duplicateId };
+  const fenced = await driver.scrapeMetric(index, name, { outcome: 'fenced' });
+  return versionConflict === undefined || duplicateId === undefined || fenced === undefined
+    ? undefined
+    : { versionConflict, duplicateId, fenced };
+}
+
+/** Forward outcomes of replica `index` so far (catraca_forwards_total by outcome). */
+async function forwardOutcomes(driver: ClusterDriver, index: number): Promise<Record<string, number> | undefined> {
+  const outcomes = ['served', 'not_owner', 'timeout', 'lost', 'refused', 'no_budget'];
+  const values = await Promise.all(outcomes.map((outcome) => driver.scrapeMetric(index, 'catraca_forwards_total', { outcome })));
+  if (values.some((v) => v === undefined)) return undefined;
+  return Object.fromEntries(outcomes.map((outcome, i) => [outcome, values[i]!]));
+}
+
+function describeOutcomes(before: Record<string, number>, after: Record<string, number>): string {
+  return Object.keys(after)
+    .map((key) => `${key} ${after[key]! - (before[key] ?? 0)}`)
+    .join(', ');
+}
+
+/**
+ * SIGSTOPs replica `index` at a moment its ZooKeeper session holds account locks (under ownership the home keeps its
+ * accounts' locks while they are busy, so this is quick) and returns what it held; the replica stays stopped.
+ */
+async function pauseWhileOwning(driver: ClusterDriver, index: number): Promise<{ held: number; queued: number }> {
+  const started = performance.now();
+  for (;;) {
+    await driver.stopReplica(index);
+    const owned = driver.lockNodesOf ? await driver.lockNodesOf(index) : { held: 1, queued: 0 };
+    if (owned.held > 0 || performance.now() - started > 15_000) return owned;
+    await driver.resumeReplica(index);
+    await sleep(20);
+  }
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -117,7 +152,7 @@ export const SCENARIOS: readonly Scenario[] = [
       fact(
         `held ${pauseMs} ms (session timeout ${driver.sessionTimeoutMs} ms), then SIGCONT; ` +
           (was && after
-            ? `commits of replica ${paused} refused by the fence since the pause: version conflict ${after.versionConflict - was.versionConflict}, id already stored ${after.duplicateId - was.duplicateId}`
+            ? `commits of replica ${paused} refused by the fence since the pause: version conflict ${after.versionConflict - was.versionConflict}, older owner epoch ${after.fenced - was.fenced}, id already stored ${after.duplicateId - was.duplicateId}`
             : 'refused commits not scraped'),
       );
     },
@@ -179,6 +214,74 @@ export const SCENARIOS: readonly Scenario[] = [
       await sleep(timing.holdMs);
       await driver.removeStoreLatency(index);
       fact('latency removed');
+    },
+  },
+  {
+    number: 8,
+    title: 'Ownership: SIGSTOP the home of busy accounts while forwards to it are in flight; SIGCONT',
+    async run({ driver, timing, fact }) {
+      const owner = 0;
+      const other = 1;
+      const before = await forwardOutcomes(driver, other);
+      const owned = await pauseWhileOwning(driver, owner);
+      fact(`replica ${owner} SIGSTOPped holding ${owned.held} account lock(s) (its accounts' forwards from replica ${other} now hang)`);
+      const pauseMs = Math.max(timing.holdMs, Math.round(driver.sessionTimeoutMs * 1.5) + 2_000);
+      await sleep(pauseMs);
+      const during = await forwardOutcomes(driver, other);
+      await driver.resumeReplica(owner);
+      await sleep(1_500);
+      fact(`held ${pauseMs} ms (session timeout ${driver.sessionTimeoutMs} ms), then SIGCONT`);
+      if (before && during) fact(`replica ${other}'s forwards during the pause: ${describeOutcomes(before, during)}`);
+    },
+  },
+  {
+    number: 9,
+    title: 'Ownership: SIGKILL the home of busy accounts; restart it',
+    async run({ driver, timing, fact }) {
+      const owner = 0;
+      const before = await forwardOutcomes(driver, 1);
+      const owned = await pauseWhileOwning(driver, owner);
+      await driver.killReplica(owner);
+      fact(`replica ${owner} SIGKILLed holding ${owned.held} account lock(s)`);
+      await sleep(Math.max(timing.holdMs, driver.sessionTimeoutMs + 2_000));
+      const during = await forwardOutcomes(driver, 1);
+      if (before && during) fact(`replica 1's forwards until the restart: ${describeOutcomes(before, during)}`);
+      const t = performance.now();
+      await driver.restartReplica(owner);
+      fact(`replica ${owner} restarted (${elapsed(t)} to listen); its accounts re-home to it`);
+    },
+  },
+  {
+    number: 10,
+    title: 'Ownership: 50 ms latency on every replica-to-replica link; remove',
+    async run({ driver, timing, fact }) {
+      if (!driver.setReplicaLinkLatency) throw new UnsupportedFaultError('replica link latency', `driver ${driver.name} cannot delay it`);
+      const before = await forwardOutcomes(driver, 0);
+      await driver.setReplicaLinkLatency(50);
+      fact('every replica ↔ replica link (internal forwarding channel): +50 ms each way');
+      await sleep(timing.holdMs);
+      const during = await forwardOutcomes(driver, 0);
+      await driver.setReplicaLinkLatency(0);
+      fact('latency removed');
+      if (before && during) fact(`replica 0's forwards meanwhile: ${describeOutcomes(before, during)}`);
+    },
+  },
+  {
+    number: 11,
+    title: 'Ownership: a third replica joins under load, then leaves (planned)',
+    async run({ driver, timing, fact }) {
+      if (!driver.addReplica || !driver.removeReplica) throw new UnsupportedFaultError('replica join', `driver ${driver.name} cannot add one`);
+      const t = performance.now();
+      const index = await driver.addReplica();
+      fact(`replica ${index} joined (${elapsed(t)} to listen; not behind nginx: its accounts reach it by forwarding)`);
+      await sleep(Math.round(timing.holdMs / 2));
+      const served = await driver.scrapeMetric(index, 'catraca_forwards_served_total', { answer: 'served' });
+      const owned = driver.lockNodesOf ? await driver.lockNodesOf(index) : undefined;
+      fact(`replica ${index} served ${served ?? '?'} forwarded request(s)${owned ? `, held ${owned.held} account lock(s)` : ''}`);
+      const t2 = performance.now();
+      await driver.removeReplica(index);
+      fact(`replica ${index} left (SIGTERM: leaves the group, drains, releases its locks in bulk; ${elapsed(t2)})`);
+      await sleep(Math.round(timing.holdMs / 2));
     },
   },
 ];

@@ -43,7 +43,9 @@ export async function openZooKeeperLocks(config: Config, logger: Logger): Promis
     namespace: config.ZOOKEEPER_NAMESPACE,
     // An account's lock parent is kept this long after its last use: a lock on a warm account costs two writes
     // (create, delete) instead of four (create fails, parent, create, delete) plus the reap.
-    reapDelayMs: config.ZOOKEEPER_REAP_DELAY_MS,
+    // With cluster ownership (CLUSTER_SECRET), parents are never reaped: an owned account's lock is taken and let go
+    // again over its life, and a kept parent makes each of those one create and one delete, with no NoNode race.
+    reapDelayMs: config.CLUSTER_SECRET === undefined ? config.ZOOKEEPER_REAP_DELAY_MS : Infinity,
     ...(auth ? { auth } : {}),
     logger,
   });

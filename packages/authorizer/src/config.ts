@@ -46,6 +46,21 @@ export const configSchema = z.object({
     ZOOKEEPER_AUTH: z.string().min(3).optional(),
     ZOOKEEPER_REAP_DELAY_MS: int(0, 3_600_000).default(120_000),
 
+    // Cluster routing and ownership (LOCK=zookeeper with CLUSTER_SECRET set): see cluster/ and the README.
+    CLUSTER_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    CLUSTER_HOST: z.string().min(1).optional(),
+    CLUSTER_PORT: int(0, 65535).default(0),
+    CLUSTER_ADVERTISE_HOST: z.string().min(1).optional(),
+    CLUSTER_ADVERTISE_PORT: int(1, 65535).optional(),
+    CLUSTER_MEMBER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/).optional(),
+    CLUSTER_REPLY_MARGIN_MS: int(0, 10_000).default(10),
+    CLUSTER_COMMIT_GRACE_MS: int(0, 60_000).default(100),
+    CLUSTER_FORWARD_CONNECTIONS: int(1, 1_000).default(32),
+    CLUSTER_HANDOVER_PER_TICK: int(1, 1_000_000).default(500),
+    CLUSTER_HANDOVER_TICK_MS: int(1, 60_000).default(100),
+    OWNERSHIP_MAX_LOCKS: int(0, 10_000_000).default(10_000),
+    OWNERSHIP_IDLE_MS: int(1, 3_600_000).default(30_000),
+
     CACHE: z.enum(['memory', 'redis']).default('memory'),
     CACHE_TTL_MS: int(1_000, 365 * 24 * 3600 * 1000).default(24 * 3600 * 1000),
     CACHE_MAX_ENTRIES: int(1, 100_000_000).default(100_000),
@@ -60,6 +75,22 @@ export const configSchema = z.object({
     RULES_REFRESH_MS: int(50, 60_000).default(500),
     MERCHANT_RULES_SEED: boolean.default(true),
 
+    KAFKA_BROKERS: z
+      .string()
+      .optional()
+      .transform((value) => (value ?? '').split(',').map((b) => b.trim()).filter((b) => b.length > 0)),
+    ASYNC: z.enum(['on', 'off']).default('off'),
+    KAFKA_TOPIC: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('catraca.transactions'),
+    KAFKA_GROUP: z.string().min(1).default('catraca-authorizer'),
+    KAFKA_PARTITIONS: int(1, 10_000).default(12),
+    KAFKA_REPLICATION: int(1, 32).default(1),
+    ASYNC_DEADLINE_MS: int(1, 600_000).default(2_000),
+    ASYNC_ACCEPT_DEADLINE_MS: int(1, 600_000).default(5_000),
+    ASYNC_MAX_IN_FLIGHT: int(1, 1_000_000).default(1_024),
+    WEBHOOK_TIMEOUT_MS: int(1, 600_000).default(5_000),
+    WEBHOOK_RETRY_FOR_MS: int(0, 7 * 24 * 3600 * 1000).default(60_000),
+    WEBHOOK_BACKOFF_BASE_MS: int(1, 600_000).default(200),
+    WEBHOOK_BACKOFF_MAX_MS: int(1, 3_600_000).default(10_000),
     RATE_LIMIT_AUTHORIZE_RPS: int(0, 1_000_000).default(0),
     RATE_LIMIT_ADMIN_RPS: int(0, 1_000_000).default(0),
     RATE_LIMIT_BURST_SECONDS: int(1, 3_600).default(1),
@@ -98,6 +129,7 @@ function crossFieldProblems(raw: Record<string, string>, env: NodeJS.ProcessEnv)
   need(raw['STORE'] === 'mongodb', 'MONGODB_URI', 'STORE=mongodb');
   need(raw['LOCK'] === 'zookeeper', 'ZOOKEEPER_CONNECT', 'LOCK=zookeeper');
   need(raw['CACHE'] === 'redis', 'REDIS_URL', 'CACHE=redis');
+  need(raw['ASYNC'] === 'on', 'KAFKA_BROKERS', 'ASYNC=on');
   need(raw['CACHE'] === 'redis', 'CACHE_SIGNING_KEY', 'CACHE=redis (entries in a shared cache must be signed)');
   if (raw['CACHE_SIGNING_KEY'] !== undefined && /replace[-_ ]?me|change[-_ ]?me|placeholder/i.test(raw['CACHE_SIGNING_KEY'])) {
     problems.push('  CACHE_SIGNING_KEY: is a placeholder from the examples; generate one (openssl rand -hex 32)');

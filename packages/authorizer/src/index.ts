@@ -11,3 +11,6 @@ export type { Store, CommitOutcome, CommitRequest, TransactionPage } from './sto
 export { AccountExistsError, CatracaError, ConfigError, InvalidDocumentError, StoreUnavailableError } from './errors.js';
 export { openMongoStore, openPostgresStore, openSqliteStore } from './store/index.js';
 export type { MongoStoreOptions, PostgresStoreOptions, SqliteStoreOptions } from './store/index.js';
+export { createWebhookReceiver } from './async/webhook-receiver.js';
+export type { WebhookReceiverOptions } from './async/webhook-receiver.js';
+export { sign as signWebhook, verify as verifyWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './async/webhook-signature.js';

@@ -78,6 +78,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly forwards = new Counter({
+    name: 'catraca_forwards_total',
+    help: 'Requests forwarded to the home replica of their account, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly forwardsServed = new Counter({
+    name: 'catraca_forwards_served_total',
+    help: 'Forwarded requests received from other replicas, by answer (served or not_owner)',
+    labelNames: ['answer'] as const,
+    registers: [this.registry],
+  });
+
   readonly requestsByActor = new Counter({
     name: 'catraca_requests_by_actor_total',
     help: 'Authenticated requests by scope and credential name (anonymous on a scope without credentials)',

@@ -2,15 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MemoryCache, RedisCache, SignedCache, type ResultCache } from '@catraca/cache';
-import { LocalLockManager, type LockManager } from '@catraca/coordination';
+import { LocalLockManager, type Coordinator, type LockManager } from '@catraca/coordination';
 import type { Logger } from 'pino';
+import type { AsyncPath } from './async/async-path.js';
 import type { Config } from './config.js';
 import { DEFAULT_MERCHANT_RULES } from './domain/index.js';
-import { createApp } from './http/app.js';
+import { createApp, type RouteMount } from './http/app.js';
 import { Metrics } from './metrics.js';
 import { createReadiness } from './readiness.js';
 import { Authorizer } from './service/authorizer.js';
-import { RuleBook } from './service/rule-book.js';
+import { RuleBook, type RuleChangeNotifier } from './service/rule-book.js';
 import { openAuditLog } from './audit/open-audit.js';
 import type { AuditLog } from './audit/port.js';
 import type { Store } from './store/port.js';
@@ -27,6 +28,8 @@ export interface Runtime {
   authorizer: Authorizer;
   rules: RuleBook;
   metrics: Metrics;
+  /** The async path (Kafka intake, and with `ASYNC=on` the decider and webhook groups), when `KAFKA_BROKERS` is set. */
+  async: AsyncPath | undefined;
   /** Makes readiness fail (first step of a graceful shutdown). */
   drain(): void;
   /** Waits for in-flight transactions, then releases locks and closes every connection. */
@@ -113,12 +116,40 @@ function openCache(config: Config, logger: Logger, metrics: Metrics): ResultCach
   });
 }
 
+/** Rule changes pushed through the coordination service (ZooKeeper data watch), when the lock manager has topics. */
+function ruleNotifier(locks: LockManager | undefined): RuleChangeNotifier | undefined {
+  const topics = locks as (LockManager & Partial<Pick<Coordinator, 'notify' | 'watch'>>) | undefined;
+  if (!topics || typeof topics.notify !== 'function' || typeof topics.watch !== 'function' || locks instanceof LocalLockManager) {
+    return undefined;
+  }
+  return {
+    notify: (options) => topics.notify!('merchant-rules', options),
+    watch: (listener) => topics.watch!('merchant-rules', listener),
+    healthy: () => topics.state === 'connected' || topics.state === 'reconnected',
+  };
+}
+
 /** Opens the store, lock manager and cache named by `config`, and builds the app on them. */
 export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
   const metrics = new Metrics();
-  const store = await openStore(config, logger);
+  const openedStore = await openStore(config, logger);
+  const baseLocks = await openLocks(config, logger);
+  // Cluster routing and ownership: each account is served by its home replica, which keeps the account's lock.
+  const cluster =
+    baseLocks && config.LOCK === 'zookeeper' && config.CLUSTER_SECRET !== undefined
+      ? await (await import('./cluster/open-cluster.js')).openCluster(config, baseLocks, metrics, logger)
+      : undefined;
+  const locks: LockManager | undefined = cluster?.locks ?? baseLocks;
+  const store =
+    cluster && baseLocks
+      ? (await import('./cluster/lock-parents.js')).withLockParents(
+          openedStore,
+          baseLocks,
+          (accountId) => `account-${accountId}`,
+          logger.child({ component: 'cluster' }),
+        )
+      : openedStore;
   const audit = await openAuditLog(config);
-  const locks = await openLocks(config, logger);
   const cache = openCache(config, logger, metrics);
   cache.onOutcome((outcome) => metrics.cacheLookups.inc({ outcome }));
   if (locks) {
@@ -129,7 +160,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     });
   }
 
-  const rules = new RuleBook(store, logger.child({ component: 'rules' }), config.RULES_REFRESH_MS);
+  const rules = new RuleBook(store, logger.child({ component: 'rules' }), config.RULES_REFRESH_MS, ruleNotifier(baseLocks));
   await rules.start(config.MERCHANT_RULES_SEED ? DEFAULT_MERCHANT_RULES : undefined);
 
   const authorizer = new Authorizer({
@@ -137,6 +168,14 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     cache,
     locks,
     lockKey: (accountId) => `account-${accountId}`,
+    ...(cluster
+      ? {
+          router: cluster.requestRouter,
+          fenceWithLockToken: true,
+          onFenced: (key: string) => cluster.locks.letGo((k) => k === key),
+          checkAccountBeforeLock: (accountId: string) => cluster.locks.tokenOf(`account-${accountId}`) === undefined,
+        }
+      : {}),
     lockUnavailable: config.LOCK_UNAVAILABLE,
     maxBatch: config.LOCK_BATCH_MAX,
     maxHoldMs: config.LOCK_BATCH_HOLD_MS,
@@ -146,11 +185,29 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     commitTimeoutMs: config.STORE_COMMIT_TIMEOUT_MS,
   });
 
+  await cluster?.start(authorizer);
+  let asyncPath: AsyncPath | undefined;
+  if (config.KAFKA_BROKERS.length > 0) {
+    const { AsyncPath } = await import('./async/async-path.js');
+    asyncPath = await AsyncPath.open({
+      config,
+      authorizer,
+      registry: metrics.registry,
+      logger: logger.child({ component: 'async' }),
+    });
+  }
+
   let draining = false;
   const dependencies = createReadiness({ config, store, locks, cache, metrics, draining: () => draining });
   const readiness = dependencies.check;
 
-  const app = createApp({ authorizer, store, audit, rules, metrics, logger, readiness, config });
+  const mounts: RouteMount[] = [];
+  if (asyncPath) {
+    const { asyncRoutes } = await import('./async/routes.js');
+    const path = asyncPath;
+    mounts.push((router, scopes) => asyncRoutes(router, { store, audit, config }, path, scopes.authorize, scopes.admin));
+  }
+  const app = createApp({ authorizer, store, audit, rules, metrics, logger, readiness, config, mounts });
 
   let closed: Promise<void> | undefined;
   return {
@@ -163,13 +220,18 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     authorizer,
     rules,
     metrics,
+    async: asyncPath,
     drain: () => {
       draining = true;
+      void cluster?.drain();
     },
     close: () =>
       (closed ??= (async () => {
         draining = true;
+        await cluster?.drain();
+        await asyncPath?.close(config.SHUTDOWN_GRACE_MS);
         await authorizer.idle();
+        await cluster?.close();
         await rules.stop();
         await locks?.close();
         await cache.close();

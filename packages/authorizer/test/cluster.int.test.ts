@@ -21,6 +21,7 @@ import {
 } from '../../../test-support/cluster-client.js';
 import { startLocalCluster, type LocalCluster } from '../../../test-support/cluster.js';
 import { ephemeralNodes, zookeeperSessionOf } from '../../../test-support/zookeeper-inspect.js';
+import { homeOf } from '../src/cluster/rendezvous.js';
 
 const SESSION_TIMEOUT_MS = 4_000;
 
@@ -96,12 +97,15 @@ describe('local cluster: two replicas behind nginx', () => {
 
   it('a replica SIGKILLed mid-run: the survivor keeps answering, balances stay exact, the dead locks expire with the session', async () => {
     const opening = 1_000; // never exhausted: an approval after the kill must stay possible
-    await createAccount(cluster.url, 'hot-b', { CASH: `${opening}.00` });
+    // With cluster ownership the account's home replica holds its lock: 'hot-x' is homed on replica 0 (rendezvous
+    // hashing over replica-0 and replica-1), the replica this test kills.
+    expect(homeOf('hot-x', ['replica-0', 'replica-1'])).toBe('replica-0');
+    await createAccount(cluster.url, 'hot-x', { CASH: `${opening}.00` });
     const ids = Array.from({ length: 330 }, (_, i) => `b-${i}`);
     const bound = performance.now() + 60_000;
     let decided = 0;
     const load = pool(ids, 40, async (id) => {
-      const answer = await authorize(cluster.url, purchase('hot-b', id), { attempts: 200, until: bound });
+      const answer = await authorize(cluster.url, purchase('hot-x', id), { attempts: 200, until: bound });
       if (answer.code === '00' || answer.code === '51') decided++;
       return answer;
     });
@@ -112,14 +116,14 @@ describe('local cluster: two replicas behind nginx', () => {
     const replica0 = cluster.replicas[0]!;
     const session = await zookeeperSessionOf(cluster.zookeeper!, replica0.pid!);
     expect(session).toBeDefined();
-    const lockPath = '/catraca/locks/account-hot-b/';
+    const lockPath = '/catraca/locks/account-hot-x/';
     const direct: Array<{ id: string; reply: Promise<Reply | undefined> }> = [];
     let killedAt: number | undefined;
     let deadNodes: string[] = [];
     for (let look = 0; look < 300 && killedAt === undefined; look++) {
       for (let i = 0; i < 4 && look < 25; i++) {
         const id = `b-direct-${direct.length}`;
-        direct.push({ id, reply: send(replica0.url, 'POST', '/transactions', purchase('hot-b', id)).catch(() => undefined) });
+        direct.push({ id, reply: send(replica0.url, 'POST', '/transactions', purchase('hot-x', id)).catch(() => undefined) });
       }
       await sleep(15);
       await cluster.killReplica(0, 'SIGSTOP');
@@ -133,7 +137,7 @@ describe('local cluster: two replicas behind nginx', () => {
     }
     expect(killedAt).toBeDefined();
     // A fresh purchase right after the kill, retried (same id) while it answers 07: when is it approved?
-    const probe = authorize(cluster.url, purchase('hot-b', 'b-probe'), { attempts: 1_000, retryDelayMs: 50, until: bound });
+    const probe = authorize(cluster.url, purchase('hot-x', 'b-probe'), { attempts: 1_000, retryDelayMs: 50, until: bound });
     // A direct request whose outcome the client did not learn is retried with the same id through nginx.
     const directAnswers = await Promise.all(
       direct.map(async ({ id, reply }): Promise<Answer> => {
@@ -142,7 +146,7 @@ describe('local cluster: two replicas behind nginx', () => {
         if (code === '00' || code === '51') {
           return { id, code, reason: '', replayed: false, attempts: 1, sentAt: 0, answeredAt: killedAt! };
         }
-        return authorize(cluster.url, purchase('hot-b', id), { attempts: 200, until: bound });
+        return authorize(cluster.url, purchase('hot-x', id), { attempts: 200, until: bound });
       }),
     );
     // The dead session's lock nodes go when ZooKeeper expires the session (bounded; not a timing assertion).
@@ -161,8 +165,8 @@ describe('local cluster: two replicas behind nginx', () => {
     expect(byCode('none')).toEqual([]);
 
     // The store: exact balance, every approval the client saw is there, nothing the client saw contradicts it.
-    const account = await getAccount(cluster.replicas[1]!.url, 'hot-b');
-    const stored = await listTransactions(cluster.replicas[1]!.url, 'hot-b');
+    const account = await getAccount(cluster.replicas[1]!.url, 'hot-x');
+    const stored = await listTransactions(cluster.replicas[1]!.url, 'hot-x');
     const approvedInStore = stored.filter((t) => t.code === '00');
     expect(new Set(stored.map((t) => t.id)).size).toBe(stored.length);
     expect(centavos(account.balances.CASH)).toBe(opening * 100 - approvedInStore.length * 100);
@@ -185,10 +189,10 @@ describe('local cluster: two replicas behind nginx', () => {
     // The killed replica comes back on its port and answers a replay with the first answer.
     await cluster.restartReplica(0);
     const first = answers.find((a) => a.code === '00')!;
-    const replay = await send(cluster.replicas[0]!.url, 'POST', '/transactions', purchase('hot-b', first.id));
+    const replay = await send(cluster.replicas[0]!.url, 'POST', '/transactions', purchase('hot-x', first.id));
     expect(replay.text).toBe('{"code":"00"}');
     expect(replay.headers.get('catraca-replayed')).toBe('true');
-    expect((await getAccount(cluster.url, 'hot-b')).version).toBe(stored.length);
+    expect((await getAccount(cluster.url, 'hot-x')).version).toBe(stored.length);
     process.stdout.write(
       `cluster e2e: killed holding ${deadNodes.length} lock node(s); they expired after ${Math.round(expiredMs!)} ms, ` +
         `first approval ${Math.round(recoveredMs)} ms after SIGKILL (session ${SESSION_TIMEOUT_MS} ms)\n`,

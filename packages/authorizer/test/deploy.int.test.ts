@@ -85,6 +85,7 @@ describe('deploy/: every manifest', () => {
     const kustomizations = files.filter((f) => path.basename(f) === 'kustomization.yaml');
     expect(kustomizations.map((f) => path.relative(deployDir, f)).sort()).toEqual([
       'base/kustomization.yaml',
+      'overlays/async/kustomization.yaml',
       'overlays/mongodb/kustomization.yaml',
     ]);
     for (const file of kustomizations) {
@@ -221,6 +222,23 @@ describe('deploy/: Deployment, Service, PDB', () => {
     const mongo = configSchema.safeParse({ ...configMap['data'], ...overlay['data'], ...fakeSecrets });
     expect(mongo.success, JSON.stringify(mongo.error?.issues)).toBe(true);
     expect(mongo.data?.STORE).toBe('mongodb');
+  });
+
+  it('the async overlay: its ConfigMap passes the schema, and its KEDA Kafka trigger names the group and topic it sets', () => {
+    const overlay = readDocs(path.join(deployDir, 'overlays/async/configmap-async.yaml'))[0]!;
+    const parsed = configSchema.safeParse({ ...configMap['data'], ...overlay['data'], ...fakeSecrets });
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    expect(parsed.data).toMatchObject({ ASYNC: 'on', KAFKA_REPLICATION: 3 });
+    const [patch] = readDocs(path.join(deployDir, 'overlays/async/scaledobject-kafka.yaml')) as unknown as Doc[][];
+    const trigger = patch![0]!['value'];
+    expect(patch![0]!['path']).toBe('/spec/triggers/-');
+    expect(trigger['type']).toBe('kafka');
+    expect(trigger['metadata']).toMatchObject({
+      consumerGroup: overlay['data']['KAFKA_GROUP'],
+      topic: overlay['data']['KAFKA_TOPIC'],
+      bootstrapServers: overlay['data']['KAFKA_BROKERS'],
+    });
+    expect(Number(trigger['metadata']['lagThreshold'])).toBeGreaterThan(0);
   });
 });
 

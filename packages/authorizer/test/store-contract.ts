@@ -144,6 +144,51 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         expect(await snapshot('acc-1', ['tx-2', 'tx-3'])).toEqual(before);
       });
 
+      it('owner epoch fencing: an older epoch than the stored one fails on top of the version check', async () => {
+        const account = await store.createAccount('acc-1', balances(1_000, 0, 0));
+        // A commit without an epoch neither checks nor sets one (version CAS alone).
+        expect(await store.commit(debit(account, 'tx-0', 10, 'FOOD'))).toEqual({ status: 'committed' });
+        // czxid-sized epochs: beyond 2^53, compared exactly.
+        const old = 2n ** 60n + 5n;
+        const newer = old + 1n;
+        let current = (await store.getAccount('acc-1'))!;
+        expect(await store.commit({ ...debit(current, 'tx-1', 10, 'FOOD'), ownerEpoch: newer })).toEqual({ status: 'committed' });
+        current = (await store.getAccount('acc-1'))!;
+        // The same epoch commits again (an owner serves batch after batch).
+        expect(await store.commit({ ...debit(current, 'tx-2', 10, 'FOOD'), ownerEpoch: newer })).toEqual({ status: 'committed' });
+        current = (await store.getAccount('acc-1'))!;
+        const before = await snapshot('acc-1', ['tx-3']);
+        // An older owner fails even at the current version, and writes nothing.
+        expect(await store.commit({ ...debit(current, 'tx-3', 10, 'FOOD'), ownerEpoch: old })).toEqual({ status: 'fenced' });
+        // Also at a stale version: the fence is reported (the owner must stop), not a version conflict to retry.
+        expect(await store.commit({ ...debit(account, 'tx-3', 10, 'FOOD'), ownerEpoch: old })).toEqual({ status: 'fenced' });
+        expect(await snapshot('acc-1', ['tx-3'])).toEqual(before);
+        // A newer owner takes over; a commit without an epoch (degraded, version CAS alone) leaves the epoch as is.
+        expect(await store.commit({ ...debit(current, 'tx-4', 10, 'FOOD'), ownerEpoch: newer + 1n })).toEqual({ status: 'committed' });
+        current = (await store.getAccount('acc-1'))!;
+        expect(await store.commit(debit(current, 'tx-5', 10, 'FOOD'))).toEqual({ status: 'committed' });
+        current = (await store.getAccount('acc-1'))!;
+        expect(await store.commit({ ...debit(current, 'tx-6', 10, 'FOOD'), ownerEpoch: newer })).toEqual({ status: 'fenced' });
+        expect(current.version).toBe(5);
+        expect(current.balances.FOOD).toBe(1_000 - 50);
+      });
+
+      it('owner epoch fencing: of two concurrent owners at the same version, an older epoch never wins after a newer one', async () => {
+        const peer = await openPeer();
+        const account = await store.createAccount('acc-1', balances(1_000, 0, 0));
+        const results = await Promise.all([
+          store.commit({ ...debit(account, 'tx-a', 10, 'FOOD'), ownerEpoch: 7n }),
+          peer.commit({ ...debit(account, 'tx-b', 10, 'FOOD'), ownerEpoch: 8n }),
+        ]);
+        expect(results.filter((r) => r.status === 'committed')).toHaveLength(1);
+        const after = (await store.getAccount('acc-1'))!;
+        expect(after.version).toBe(1);
+        // Whoever won, epoch 7 can no longer commit once 8 has.
+        expect(await store.commit({ ...debit(after, 'tx-c', 10, 'FOOD'), ownerEpoch: 8n })).toEqual({ status: 'committed' });
+        const later = (await store.getAccount('acc-1'))!;
+        expect(await store.commit({ ...debit(later, 'tx-d', 10, 'FOOD'), ownerEpoch: 7n })).toEqual({ status: 'fenced' });
+      });
+
       it('checks the id before the version: a replay answers duplicate_id with the stored record', async () => {
         const account = await store.createAccount('acc-1', balances(1_000, 0, 0));
         const first = debit(account, 'tx-1', 100, 'FOOD');

@@ -1,7 +1,15 @@
 import type { StoreCallOptions } from '../store/port.js';
 
 /** Every admin action the audit trail records (SPEC §4). */
-export const AUDIT_ACTIONS = ['account.create', 'account.credit', 'merchant_rule.put', 'merchant_rule.delete'] as const;
+export const AUDIT_ACTIONS = [
+  'account.create',
+  'account.credit',
+  'merchant_rule.put',
+  'merchant_rule.delete',
+  'webhook.put',
+  'webhook.delete',
+  'dead_letter.replay',
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** One admin action: who (the credential's name), when, which request, and what changed. */
@@ -15,7 +23,7 @@ export interface AuditEntry {
   /** The request's `X-Request-Id`. */
   requestId: string;
   action: AuditAction;
-  /** What was acted on: an account id or a rule's match. */
+  /** What was acted on: an account id, a rule's match, a webhook's client or a parked transaction's id. */
   target: string;
   /** The state before the action (null when it did not exist), as the admin API shows it. */
   before: unknown;

@@ -27,6 +27,8 @@ export interface AppDeps {
   metrics: Metrics;
   logger: Logger;
   readiness: ReadinessCheck;
+  /** Routes of other rooms mounted by the runtime (the async path), with the two client scopes' middleware. */
+  mounts?: readonly RouteMount[];
   config: Pick<
     Config,
     | 'DEADLINE_MS'
@@ -44,6 +46,9 @@ export interface AppDeps {
     | 'REQUEST_SIGNING_WINDOW_S'
   >;
 }
+
+/** Registers routes on the app's router, behind the given scopes' credential checks. */
+export type RouteMount = (router: Router<RequestState>, scopes: { authorize: Middleware; admin: Middleware }) => void;
 
 /** Per-request state shared by the middleware and the routes. */
 export interface RequestState {
@@ -136,6 +141,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   reversalRoutes(router, deps, authorizeScope);
   adminRoutes(router, deps, adminScope);
   auditRoutes(router, deps, adminScope);
+  for (const mount of deps.mounts ?? []) mount(router, { authorize: authorizeScope, admin: adminScope });
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;

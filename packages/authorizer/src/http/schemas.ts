@@ -1,3 +1,4 @@
+import { AUDIT_ACTIONS } from '../audit/port.js';
 import { z } from 'zod';
 import { CATEGORIES } from '../domain/types.js';
 
@@ -136,8 +137,8 @@ export const auditEntrySchema = z
     at: z.string(),
     actor: z.string().meta({ description: "The credential's name, or anonymous without admin credentials" }),
     requestId: z.string(),
-    action: z.enum(['account.create', 'account.credit', 'merchant_rule.put', 'merchant_rule.delete']),
-    target: z.string().meta({ description: 'Account id or rule match' }),
+    action: z.enum(AUDIT_ACTIONS),
+    target: z.string().meta({ description: "Account id, rule match, webhook client or parked transaction id" }),
     before: z.unknown().meta({ description: 'State before the action; null when it did not exist' }),
     after: z.unknown().meta({ description: 'State after the action; null when it no longer exists' }),
   })

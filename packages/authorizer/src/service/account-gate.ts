@@ -26,6 +26,8 @@ export interface GateContext {
   readonly lock: Lock | undefined;
   /** True when the job must not commit: the lock was lost and the policy is fail-closed. */
   mustNotCommit(): boolean;
+  /** The store refused a commit for a newer owner epoch: stop serving this account under this lock. */
+  fenced(): void;
   /**
    * The account as the previous job of this batch left it, so the batch reads the store once. Always safe: a commit
    * still compare-and-sets on the version, so a stale value costs a retry, never a wrong balance.
@@ -64,6 +66,8 @@ export interface AccountGateOptions<I, O> {
   maxHoldMs: number;
   metrics: Metrics;
   logger: Logger;
+  /** Called with the lock key when a batch was fenced (a newer owner exists): lets a lock keeper drop that lock. */
+  onFenced?: (key: string) => void;
 }
 
 /**
@@ -183,14 +187,19 @@ export class AccountGate<I, O> {
   async #serveBatch(accountId: string, queue: Job<I, O>[], lock: Lock | undefined): Promise<void> {
     const { maxBatch, maxHoldMs, policy, metrics, logger, process } = this.options;
     const started = performance.now();
+    let fenced = false;
     const ctx: GateContext = {
       lock,
       account: undefined,
       mustNotCommit: () => policy === 'fail-closed' && lock !== undefined && lock.signal.aborted,
+      fenced: () => {
+        fenced = true;
+        this.options.onFenced?.(this.options.keyFor(accountId));
+      },
     };
     try {
       for (let first = true; queue.length > 0; first = false) {
-        if (!first && (performance.now() - started >= maxHoldMs || lock?.signal.aborted)) break;
+        if (!first && (fenced || performance.now() - started >= maxHoldMs || lock?.signal.aborted)) break;
         const batch = queue.splice(0, maxBatch);
         metrics.batchSize.observe(batch.length);
         try {

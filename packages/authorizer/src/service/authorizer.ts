@@ -7,11 +7,19 @@ import type { Account, Category, StoredReason, TransactionRecord } from '../doma
 import { StoreUnavailableError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/port.js';
-import { AccountGate, GateRefusal, type GateContext, type GateJob, type LockUnavailablePolicy } from './account-gate.js';
+import {
+  AccountGate,
+  GateRefusal,
+  type AccountGateOptions,
+  type GateContext,
+  type GateJob,
+  type LockUnavailablePolicy,
+} from './account-gate.js';
 import { fromRecord, refused, type Outcome } from './outcome.js';
 import { planChain, type Planned } from './plan.js';
 import { ReversalContext } from './reversal-context.js';
 import type { RuleBook } from './rule-book.js';
+import type { RequestRouter } from './routing.js';
 
 /** A validated authorization request; money already in integer centavos. */
 export interface DebitRequest {
@@ -65,6 +73,28 @@ export interface AuthorizerOptions {
   logger: Logger;
   /** Upper bound on one commit once it has started (a commit is never abandoned half-way by the request deadline). */
   commitTimeoutMs: number;
+  /** Cluster routing: requests whose account is homed on another replica are served there. Default: all here. */
+  router?: RequestRouter;
+  /**
+   * Write the held lock's fencing token with every commit as the account's owner epoch, so that the store refuses a
+   * commit from an older owner (cluster ownership). Only for a lock whose tokens increase across processes
+   * (ZooKeeper's czxid). Default false.
+   */
+  fenceWithLockToken?: boolean;
+  /** Called with the lock key when the store fenced a commit (see {@link AccountGateOptions.onFenced}). */
+  onFenced?: (key: string) => void;
+  /**
+   * True when an account's existence should be checked before taking its lock (cluster ownership: an account whose
+   * lock is not held yet). An unknown account then costs no lock and no coordination write; a known one's read is
+   * reused by its first batch. Default: never.
+   */
+  checkAccountBeforeLock?: (accountId: string) => boolean;
+}
+
+/** How a request reached this replica. */
+export interface ServeOptions {
+  /** Forwarded by another replica: serve it here, never forward it again (one hop). */
+  forwarded?: boolean;
 }
 
 interface CachedAnswer {
@@ -81,6 +111,10 @@ interface CachedAnswer {
 export class Authorizer {
   readonly #inflight = new Map<string, { hash: string; promise: Promise<Outcome> }>();
   readonly #gate: AccountGate<Job, Outcome>;
+  /** Accounts read before their lock was taken, for the first batch to reuse (always safe: the commit is a CAS). */
+  readonly #prefetched = new Map<string, Account>();
+  /** Existence reads in flight, shared by concurrent requests for the same account (no read storm on a cold one). */
+  readonly #prefetching = new Map<string, Promise<Account | undefined>>();
 
   constructor(private readonly options: AuthorizerOptions) {
     this.#gate = new AccountGate<Job, Outcome>({
@@ -92,6 +126,7 @@ export class Authorizer {
       maxHoldMs: options.maxHoldMs,
       metrics: options.metrics,
       logger: options.logger,
+      ...(options.onFenced ? { onFenced: options.onFenced } : {}),
     });
   }
 
@@ -101,27 +136,36 @@ export class Authorizer {
   }
 
   /** Authorizes a purchase. Never throws: every failure is a `07` with its reason. */
-  authorize(request: DebitRequest, signal: AbortSignal): Promise<Outcome> {
+  async authorize(request: DebitRequest, signal: AbortSignal, serve: ServeOptions = {}): Promise<Outcome> {
     const hash = payloadHash(canonicalDebitPayload(request));
     // A server-made id is new by construction: nothing to look up, nothing to wait for.
-    if (request.id === undefined) return this.#process({ kind: 'debit', id: randomUUID(), hash, request }, signal);
-    const job: Job = { kind: 'debit', id: request.id, hash, request };
-    return this.#once(job, signal);
+    const fresh = request.id === undefined;
+    const job: Job = { kind: 'debit', id: request.id ?? randomUUID(), hash, request };
+    const routed = serve.forwarded ? undefined : await this.options.router?.route(job, signal);
+    if (routed) return routed;
+    return fresh ? this.#process(job, signal) : this.#once(job, signal);
   }
 
-  /** Credits (tops up) one category. Same idempotency, lock and fence as a debit. */
-  credit(request: CreditRequest, signal: AbortSignal): Promise<Outcome> {
+  /** Credits (tops up) one category. Same idempotency, lock, fence and routing as a debit. */
+  async credit(request: CreditRequest, signal: AbortSignal, serve: ServeOptions = {}): Promise<Outcome> {
     const hash = payloadHash(canonicalCreditPayload(request));
-    return this.#once({ kind: 'credit', id: request.id, hash, request }, signal);
+    const job: Job = { kind: 'credit', id: request.id, hash, request };
+    const routed = serve.forwarded ? undefined : await this.options.router?.route(job, signal);
+    if (routed) return routed;
+    return this.#once(job, signal);
   }
 
   /**
    * Reverses a purchase in full or in part (SPEC §2.7). A first-class job of the account's gate: same lock, batch,
-   * fence, deadline and idempotency (by the reversal's own id) as a purchase. Never throws.
+   * fence, deadline, idempotency (by the reversal's own id) and routing to the account's home as a purchase. Never
+   * throws.
    */
-  reverse(request: ReversalRequest, signal: AbortSignal): Promise<Outcome> {
+  async reverse(request: ReversalRequest, signal: AbortSignal, serve: ServeOptions = {}): Promise<Outcome> {
     const hash = payloadHash(canonicalReversalPayload(request));
-    return this.#once({ kind: 'reversal', id: request.id, hash, request }, signal);
+    const job: Job = { kind: 'reversal', id: request.id, hash, request };
+    const routed = serve.forwarded ? undefined : await this.options.router?.route(job, signal);
+    if (routed) return routed;
+    return this.#once(job, signal);
   }
 
   /** In-process single flight per id: a concurrent duplicate waits for the first and gets its answer. */
@@ -157,6 +201,21 @@ export class Authorizer {
   }
 
   async #process(job: Job, signal: AbortSignal): Promise<Outcome> {
+    const accountId = job.request.accountId;
+    if (this.options.checkAccountBeforeLock?.(accountId)) {
+      try {
+        let read = this.#prefetching.get(accountId);
+        if (!read) {
+          read = this.options.store.getAccount(accountId, { signal }).finally(() => this.#prefetching.delete(accountId));
+          this.#prefetching.set(accountId, read);
+          const account = await read;
+          if (account && this.#prefetched.size < 10_000) this.#prefetched.set(accountId, account);
+        }
+        if (!(await read)) return await this.#unknownAccount(job, signal);
+      } catch {
+        // Let the gate try (and report) it.
+      }
+    }
     try {
       const outcome = await this.#gate.run(job.request.accountId, signal, job);
       if (outcome.record) this.#remember(outcome.record);
@@ -193,7 +252,7 @@ export class Authorizer {
       let context: ReversalContext;
       try {
         const signal = jobs[pending[0]!]!.signal;
-        account = ctx.account ?? (await store.getAccount(accountId, { signal }));
+        account = ctx.account ?? this.#takePrefetched(accountId) ?? (await store.getAccount(accountId, { signal }));
         // Read after the account: a commit planned on it is fenced by the version read (or cached) before.
         context = await ReversalContext.load(store, originalsOf(pending.map((i) => jobs[i]!.input)), signal);
       } catch (error) {
@@ -213,6 +272,7 @@ export class Authorizer {
         pending.forEach((i, k) => (results[i] = chain.outcomes[k]!));
         return results as Outcome[];
       }
+      if (this.options.fenceWithLockToken && ctx.lock) chain.request.ownerEpoch = ctx.lock.fencingToken;
       const started = performance.now();
       let result;
       try {
@@ -249,8 +309,22 @@ export class Authorizer {
         case 'unknown_account':
           ctx.account = undefined;
           return failAll('unknown_account');
+        case 'fenced':
+          // A newer owner has committed on this account: this replica's lock is stale whatever it believes. Nothing
+          // was written; the lock is let go so that the next request acquires (or is routed) afresh.
+          ctx.account = undefined;
+          metrics.versionConflicts.inc();
+          logger.warn({ account: accountId, epoch: String(ctx.lock?.fencingToken) }, 'commit fenced by a newer owner epoch');
+          ctx.fenced();
+          return failAll('unavailable');
       }
     }
+  }
+
+  #takePrefetched(accountId: string): Account | undefined {
+    const account = this.#prefetched.get(accountId);
+    this.#prefetched.delete(accountId);
+    return account;
   }
 
   /** An unknown account may still be a replay of an id first used on another account: report that precisely. */

@@ -9,7 +9,10 @@ export type Reason =
   | 'id_conflict'
   | 'deadline_exceeded'
   | 'unavailable'
-  /** A duplicate of an id still being processed ran out of time waiting: the first copy may yet apply it. */
+  /**
+   * A duplicate of an id still being processed ran out of time waiting, or a request forwarded to its account's home
+   * replica got no answer in time: the first copy (the owner) may yet apply it.
+   */
   | 'in_progress'
   /** The store's reply to the commit was lost: applied whole or not at all; a retry with the same id tells which. */
   | 'outcome_unknown'

@@ -23,6 +23,12 @@ export interface CommitRequest {
   ledger: LedgerEntry[];
   /** The chain's records, n >= 1, with versions expectedVersion+1 … expectedVersion+n in order. */
   records: TransactionRecord[];
+  /**
+   * The committing owner's epoch (its lock's fencing token). When given, the commit also requires the account's
+   * stored epoch to be at most this one, and stores this one: once a newer owner has committed, an older owner cannot,
+   * whatever version it read. When absent, the stored epoch is neither checked nor changed (version CAS alone).
+   */
+  ownerEpoch?: bigint;
 }
 
 export type CommitOutcome =
@@ -35,7 +41,9 @@ export type CommitOutcome =
    * (a purchase reversed before it arrived: the id is spent, see SPEC §2.7).
    */
   | { status: 'duplicate_id'; existing: TransactionRecord[] }
-  | { status: 'unknown_account' };
+  | { status: 'unknown_account' }
+  /** The account's stored owner epoch is newer than the request's `ownerEpoch`: nothing was written. */
+  | { status: 'fenced' };
 
 export interface TransactionPage {
   items: TransactionRecord[];

@@ -60,7 +60,7 @@ describe('PostgresStore specifics', () => {
   it('records each migration once', async () => {
     await Promise.all([store.init(), store.init()]);
     const { rows } = await admin.query('SELECT version FROM schema_migrations ORDER BY version');
-    expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }]);
   });
 
   it('a database that had rules before the seeded marker existed is not seeded again', async () => {

@@ -116,6 +116,7 @@ describe('SqliteStore specifics', () => {
         { version: 1 },
         { version: 2 },
         { version: 3 },
+        { version: 4 },
       ]);
     } finally {
       raw.close();

@@ -1,4 +1,4 @@
-import { MongoClient, MongoServerError } from 'mongodb';
+import { Long, MongoClient, MongoServerError } from 'mongodb';
 import type { Abortable, ClientSession, Collection, Db, Document, FindOptions, TransactionOptions } from 'mongodb';
 import type { Account, Balances, LedgerEntry, MerchantRule, TransactionRecord } from '../../domain/types.js';
 import { AccountExistsError, ConfigError, InvalidDocumentError, StoreUnavailableError } from '../../errors.js';
@@ -67,6 +67,8 @@ interface AccountDoc {
   balances: Balances;
   version: number;
   createdAt: string;
+  /** Epoch of the last owner that committed (cluster ownership fencing); absent = none yet. */
+  ownerEpoch?: Long;
 }
 type RecordDoc = Omit<TransactionRecord, 'id'> & { _id: string };
 /** `index` orders the entries of one commit (a chain; opening entries: FOOD, MEAL, CASH). */
@@ -246,28 +248,40 @@ export class MongoStore implements Store {
         const existing = await step(this.#findRecords(ids, { session, maxTimeMS }, accountId), 'find');
         if (existing.length > 0) return { status: 'duplicate_id', existing };
         // The compare-and-set fence; $expr refuses new balances that the ledger deltas do not explain.
+        const epoch = request.ownerEpoch === undefined ? undefined : Long.fromBigInt(request.ownerEpoch);
         const updated = await step(
           this.#accounts.updateOne(
             {
               _id: accountId,
               version: expectedVersion,
+              ...(epoch === undefined ? {} : { $or: [{ ownerEpoch: { $exists: false } }, { ownerEpoch: { $lte: epoch } }] }),
               $expr: {
                 $and: (['FOOD', 'MEAL', 'CASH'] as const).map((c) => ({
                   $eq: [{ $add: [`$balances.${c}`, deltas[c]] }, balances[c]],
                 })),
               },
             },
-            { $set: { balances: { ...balances } }, $inc: { version: records.length } },
+            {
+              $set: { balances: { ...balances }, ...(epoch === undefined ? {} : { ownerEpoch: epoch }) },
+              $inc: { version: records.length },
+            },
             { session },
           ),
           'update',
         );
         if (updated.matchedCount === 0) {
           const current = await step(
-            this.#accounts.findOne({ _id: accountId }, { session, maxTimeMS, projection: { version: 1 } }),
+            this.#accounts.findOne({ _id: accountId }, { session, maxTimeMS, projection: { version: 1, ownerEpoch: 1 } }),
             'find',
           );
           if (current === null) return { status: 'unknown_account' };
+          if (
+            request.ownerEpoch !== undefined &&
+            current.ownerEpoch !== undefined &&
+            BigInt(current.ownerEpoch.toString()) > request.ownerEpoch
+          ) {
+            return { status: 'fenced' };
+          }
           if (toSafeInteger(current.version) !== expectedVersion) return { status: 'version_conflict' };
           throw conservationError(accountId);
         }

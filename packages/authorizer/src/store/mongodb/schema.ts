@@ -24,6 +24,7 @@ export const COLLECTION_VALIDATORS: Readonly<Record<string, Document>> = Object.
         },
         version: nonNegative,
         createdAt: { bsonType: 'string' },
+        ownerEpoch: { bsonType: 'long', minimum: 0 },
       },
     },
   },

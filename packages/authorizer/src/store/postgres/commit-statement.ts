@@ -6,7 +6,8 @@ import type { CommitRequest } from '../port.js';
  * statement's snapshot:
  * - `dup`: the chain's record ids that exist already, and the account's reversals whose original is one of them (an id
  *   spent by a reversal that came first); any of them refuses the chain;
- * - `upd`: the compare-and-set on the account version, whose balance terms refuse new balances that the ledger
+ * - `upd`: the compare-and-set on the account version and, when the commit carries an owner epoch ($29), on the stored
+ *   epoch being no newer (it then stores that epoch), whose balance terms refuse new balances that the ledger
  *   deltas do not explain (READ COMMITTED: it waits on a concurrent writer's row lock, then re-checks the new row);
  * - `ins_records`, `ins_ledger`: the chain's rows, only when `upd` happened.
  * A record id inserted by another writer after the snapshot makes `ON CONFLICT` skip that row (after waiting for the
@@ -15,7 +16,7 @@ import type { CommitRequest } from '../port.js';
  * (unknown account), another version, or the expected version with balances that do not add up (a caller bug); the
  * expected version with balances that add up means the row changed after the snapshot (a version conflict).
  */
-export const COMMIT_STATEMENT_NAME = 'catraca_commit_v2';
+export const COMMIT_STATEMENT_NAME = 'catraca_commit_v3';
 
 export const COMMIT_STATEMENT_TEXT = `
 WITH dup AS (
@@ -23,8 +24,10 @@ WITH dup AS (
   UNION
   SELECT * FROM transactions WHERE original_id = ANY($1::text[]) AND account_id = $2
 ), upd AS (
-  UPDATE accounts SET food = $4, meal = $5, cash = $6, version = version + $10
-  WHERE id = $2 AND version = $3 AND food + $7 = $4 AND meal + $8 = $5 AND cash + $9 = $6
+  UPDATE accounts SET food = $4, meal = $5, cash = $6, version = version + $10,
+    owner_epoch = COALESCE($29::bigint, owner_epoch)
+  WHERE id = $2 AND version = $3 AND ($29::bigint IS NULL OR owner_epoch <= $29::bigint)
+    AND food + $7 = $4 AND meal + $8 = $5 AND cash + $9 = $6
     AND NOT EXISTS (SELECT 1 FROM dup)
   RETURNING 1
 ), ins_records AS (
@@ -59,6 +62,7 @@ SELECT
       'created_at', to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
     FROM dup d) AS existing,
   a.version AS snapshot_version,
+  ($29::bigint IS NOT NULL AND a.owner_epoch > $29::bigint) AS snapshot_fenced,
   (a.food + $7 = $4 AND a.meal + $8 = $5 AND a.cash + $9 = $6) AS snapshot_conserved
 FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.id = $2
 `;
@@ -97,5 +101,6 @@ export function commitStatementValues(request: CommitRequest, deltas: Balances):
     entry('version'),
     entry('createdAt'),
     records.map((r) => r.originalId ?? null),
+    request.ownerEpoch === undefined ? null : request.ownerEpoch.toString(),
   ];
 }

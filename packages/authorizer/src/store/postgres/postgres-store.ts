@@ -203,6 +203,7 @@ export class PostgresStore implements Store {
         return { status: 'duplicate_id', existing: [...taken, ...found.filter((record) => !taken.includes(record))] };
       }
       if (row['snapshot_version'] === null) return { status: 'unknown_account' };
+      if (row['snapshot_fenced'] === true) return { status: 'fenced' };
       // At the expected version, balances that do not add up are a caller bug; balances that do mean the row changed
       // after the statement's snapshot.
       if (toSafeInteger(row['snapshot_version']) === expectedVersion && row['snapshot_conserved'] !== true) {

@@ -134,4 +134,10 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = Object.freeze([
       CREATE INDEX ledger_account_version ON ledger (account_id, version);
     `,
   },
+  {
+    version: 4,
+    name: 'owner epoch (cluster ownership fencing)',
+    // The epoch (lock fencing token) of the last owner that committed; 0 = none yet. A commit with an older one fails.
+    sql: `ALTER TABLE accounts ADD COLUMN owner_epoch INTEGER NOT NULL DEFAULT 0 CHECK (owner_epoch >= 0);`,
+  },
 ]);

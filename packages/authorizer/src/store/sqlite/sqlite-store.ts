@@ -244,10 +244,12 @@ export class SqliteStore implements Store {
         dFood: deltas.FOOD,
         dMeal: deltas.MEAL,
         dCash: deltas.CASH,
+        epoch: request.ownerEpoch ?? null,
       });
       if (updated.changes === 0) {
-        const current = s.accountVersion.get(accountId) as Row | undefined;
+        const current = s.accountFence.get({ id: accountId, epoch: request.ownerEpoch ?? null }) as Row | undefined;
         if (current === undefined) return { status: 'unknown_account' };
+        if (current['fenced'] === 1 || current['fenced'] === 1n) return { status: 'fenced' };
         if (toSafeInteger(current['version']) !== expectedVersion) return { status: 'version_conflict' };
         throw conservationError(accountId);
       }
@@ -347,7 +349,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
 function prepare(db: BetterSqlite3.Database) {
   return {
     accountExists: db.prepare('SELECT 1 FROM accounts WHERE id = ?'),
-    accountVersion: db.prepare('SELECT version FROM accounts WHERE id = ?'),
+    accountFence: db.prepare(
+      'SELECT version, (@epoch IS NOT NULL AND owner_epoch > @epoch) AS fenced FROM accounts WHERE id = @id',
+    ),
     getAccount: db.prepare('SELECT id, food, meal, cash, version, created_at FROM accounts WHERE id = ?'),
     insertAccount: db.prepare(
       `INSERT INTO accounts (id, food, meal, cash, version, created_at)
@@ -355,8 +359,9 @@ function prepare(db: BetterSqlite3.Database) {
     ),
     // The compare-and-set fence; the balance terms refuse new balances that the ledger deltas do not explain.
     casAccount: db.prepare(
-      `UPDATE accounts SET food = @food, meal = @meal, cash = @cash, version = version + @count
-       WHERE id = @id AND version = @expected
+      `UPDATE accounts SET food = @food, meal = @meal, cash = @cash, version = version + @count,
+         owner_epoch = coalesce(@epoch, owner_epoch)
+       WHERE id = @id AND version = @expected AND (@epoch IS NULL OR owner_epoch <= @epoch)
          AND food + @dFood = @food AND meal + @dMeal = @meal AND cash + @dCash = @cash`,
     ),
     getRecord: db.prepare('SELECT * FROM transactions WHERE id = ?'),
