@@ -18,6 +18,7 @@ export default {
     'packages/coordination/src/*.ts',
     'packages/coordination/src/zookeeper/lock-node-name.ts',
     'packages/coordination/src/redis/options.ts',
+    'packages/coordination/src/dynamodb/options.ts',
     'packages/cache/src/**/*.ts',
     '!**/*.test.ts',
     '!**/index.ts',

@@ -9,6 +9,7 @@ export default defineConfig({
     include: [
       'packages/*/src/**/*.test.ts',
       'packages/authorizer/test/http.int.test.ts',
+      'packages/authorizer/test/http-diagnostics.int.test.ts',
       'packages/authorizer/test/reversals.int.test.ts',
       'packages/authorizer/test/authorizer.int.test.ts',
       'packages/authorizer/test/store/sqlite.int.test.ts',

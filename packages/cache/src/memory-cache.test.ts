@@ -88,3 +88,11 @@ describe('MemoryCache', () => {
     expect(cache.size).toBe(0);
   });
 });
+
+describe('MemoryCache option errors name the option and the value', () => {
+  it('constructor and per-entry ttl', async () => {
+    expect(() => new MemoryCache({ maxEntries: 0 })).toThrow('maxEntries must be a positive integer, got 0');
+    expect(() => new MemoryCache({ ttlMs: 1.5 })).toThrow('ttlMs must be a positive integer, got 1.5');
+    await expect(new MemoryCache().set('k', 'v', { ttlMs: -1 })).rejects.toThrow('ttlMs must be a positive integer, got -1');
+  });
+});

@@ -28,6 +28,7 @@ export class MemoryCache implements ResultCache {
   constructor(options: MemoryCacheOptions = {}) {
     const maxEntries = positiveInteger('maxEntries', options.maxEntries ?? MEMORY_CACHE_DEFAULTS.maxEntries);
     this.#ttlMs = positiveInteger('ttlMs', options.ttlMs ?? MEMORY_CACHE_DEFAULTS.ttlMs);
+    // Stryker disable next-line BooleanLiteral: equivalent — lru-cache checks the TTL on every get; autopurge only frees memory sooner
     this.#lru = new LRUCache({ max: maxEntries, ttl: this.#ttlMs, ttlAutopurge: false });
   }
 

@@ -56,6 +56,14 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
+/**
+ * The created client's reconnect backoff: 100 ms, 200 ms, 400 ms … doubling per attempt, capped at `maxDelayMs` (the
+ * exponent stops at 16, so a long outage never computes Infinity).
+ */
+export function reconnectDelayMs(times: number, maxDelayMs: number): number {
+  return Math.min(50 * 2 ** Math.min(times, 16), maxDelayMs);
+}
+
 type CallResult<T> = BoundedResult<T> | { readonly kind: 'refused' };
 
 /**
@@ -124,7 +132,7 @@ export class RedisCache implements ResultCache {
         connectTimeout: this.#connectTimeoutMs,
         // A command in flight when the connection drops fails at once instead of being retried after reconnect.
         maxRetriesPerRequest: 0,
-        retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 16), reconnectMaxDelayMs),
+        retryStrategy: (times) => reconnectDelayMs(times, reconnectMaxDelayMs),
         ...options.redis,
         enableOfflineQueue: false,
       };

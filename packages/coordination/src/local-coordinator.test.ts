@@ -99,3 +99,100 @@ describe('LocalLockManager as a Coordinator', () => {
     expect(m.activeKeys).toBe(0);
   });
 });
+
+describe('LocalLockManager edges the mutation run found', () => {
+  test('an already-fired signal is a LockTimeoutError caused by its reason; waiters get distinct node names', async () => {
+    const m = new LocalLockManager();
+    const reason = new Error('caller gone');
+    const error = await m.acquire('k', { signal: AbortSignal.abort(reason) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockTimeoutError);
+    expect((error as LockTimeoutError).cause).toBe(reason);
+    const held = await m.acquire('k');
+    const waiters = [m.acquire('k'), m.acquire('k')];
+    const nodes = (await m.participants('k')).filter((p) => !p.isHolder).map((p) => p.node);
+    expect(new Set(nodes).size).toBe(2);
+    await held.release();
+    for (const w of waiters) await (await w).release();
+  });
+
+  test('tryAcquireMany: a fired signal names the first key; a close mid-batch rejects; revocation reaches the batch', async () => {
+    const m = new LocalLockManager();
+    const reason = new Error('gone');
+    const error = await m.tryAcquireMany(['a', 'b'], { signal: AbortSignal.abort(reason) }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ key: 'a', cause: reason });
+    const asked: string[] = [];
+    const locks = await m.tryAcquireMany(['r'], { onRevocationRequested: (lock) => asked.push(lock.key) });
+    expect(await m.requestRevocation('r')).toBe(true);
+    await Promise.resolve();
+    expect(asked).toEqual(['r']);
+    await m.releaseMany([...locks.values()]);
+    const batch = m.tryAcquireMany(['x', 'y']);
+    await m.close();
+    await expect(batch).rejects.toBeInstanceOf(ClosedError);
+    await expect(m.tryAcquireMany([])).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  test('argument errors name what is wrong', async () => {
+    const m = new LocalLockManager();
+    await expect(m.joinGroup('a/b', 'm', '')).rejects.toThrow('invalid group "a/b"');
+    await expect(m.joinGroup('g', '..', '')).rejects.toThrow('invalid member id ".."');
+    await expect(m.joinGroup('g', 'm', 1 as unknown as string)).rejects.toThrow('member data must be a string');
+    await expect(m.notify('')).rejects.toThrow('invalid topic ""');
+    expect(() => m.watch('t', null as unknown as () => void)).toThrow('listener must be a function');
+    await m.joinGroup('g', 'm', '');
+    await expect(m.joinGroup('g', 'm', '')).rejects.toThrow('member "m" is already in group "g"');
+  });
+
+  test('watch: two watchers of one topic are both called; unwatching one keeps the other', async () => {
+    const m = new LocalLockManager();
+    const calls: string[] = [];
+    const offA = m.watch('t', () => calls.push('a'));
+    m.watch('t', () => calls.push('b'));
+    await m.notify('t');
+    await Promise.resolve();
+    expect(calls.sort()).toEqual(['a', 'b']);
+    offA();
+    offA();
+    await m.notify('t');
+    await Promise.resolve();
+    expect(calls.slice(2)).toEqual(['b']);
+  });
+
+  test('withLock of another manager on the same key inside withLock is not reentrancy', async () => {
+    const one = new LocalLockManager();
+    const two = new LocalLockManager();
+    expect(await one.withLock('k', () => two.withLock('k', async () => 'both'))).toBe('both');
+  });
+});
+
+describe('LocalLockManager groups', () => {
+  test('a member that left before a queued change is not called; an unsubscribed listener is not called', async () => {
+    const m = new LocalLockManager();
+    const a = await m.joinGroup('g', 'a', 'A');
+    const seenByA: number[] = [];
+    a.onChange((members) => seenByA.push(members.size));
+    const b = await m.joinGroup('g', 'b', 'B');
+    const seenByB: number[] = [];
+    const off = b.onChange((members) => seenByB.push(members.size));
+    off();
+    // The change of c's join is queued for a, then a leaves before it runs.
+    await Promise.resolve();
+    expect(seenByA).toEqual([2]);
+    const joining = m.joinGroup('g', 'c', 'C');
+    const leaving = a.leave();
+    await Promise.all([joining, leaving]);
+    await Promise.resolve();
+    expect(seenByA).toEqual([2]);
+    expect(seenByB).toEqual([]);
+  });
+
+  test('the group outlives a member who leaves: later members still see the ones who stayed', async () => {
+    const m = new LocalLockManager();
+    const a = await m.joinGroup('g', 'a', 'A');
+    const b = await m.joinGroup('g', 'b', 'B');
+    await b.leave();
+    const c = await m.joinGroup('g', 'c', 'C');
+    expect([...a.members().keys()].sort()).toEqual(['a', 'c']);
+    expect([...c.members().keys()].sort()).toEqual(['a', 'c']);
+  });
+});

@@ -90,4 +90,62 @@ describe('LocalLockManager', () => {
     ).rejects.toThrow('boom');
     expect(m.activeKeys).toBe(0);
   });
+  test('held turns false on release and on close; a lock released before close keeps a quiet signal', async () => {
+    const m = new LocalLockManager();
+    const released = await m.acquire('a');
+    await released.release();
+    expect(released.held).toBe(false);
+    expect(released.toJSON().held).toBe(false);
+    const lost = await m.acquire('b');
+    expect(lost.held).toBe(true);
+    await m.close();
+    expect(lost.held).toBe(false);
+    expect(released.signal.aborted).toBe(false);
+    // Releasing a lock the manager already dropped is a no-op, not an error.
+    await lost.release();
+    expect(lost.held).toBe(false);
+  });
+
+  test('a waiter with a deadline that is granted in time holds the lock; its signal firing later changes nothing', async () => {
+    const m = new LocalLockManager();
+    const holder = await m.acquire('k');
+    const controller = new AbortController();
+    const timed = m.acquire('k', { signal: controller.signal, timeoutMs: 60_000 });
+    const next = m.acquire('k');
+    await holder.release();
+    const lock = await timed;
+    expect(lock.held).toBe(true);
+    expect(lock.fencingToken > holder.fencingToken).toBe(true);
+    controller.abort(new Error('late'));
+    expect(lock.held).toBe(true);
+    expect(lock.signal.aborted).toBe(false);
+    expect((await m.participants('k')).length).toBe(2);
+    await lock.release();
+    const last = await next;
+    expect(last.held).toBe(true);
+    await last.release();
+    expect(m.activeKeys).toBe(0);
+  });
+
+  test('onStateChange: unsubscribing stops the calls; a second close notifies nobody again', async () => {
+    const m = new LocalLockManager();
+    const kept: string[] = [];
+    const dropped: string[] = [];
+    m.onStateChange((s) => kept.push(s));
+    const off = m.onStateChange((s) => dropped.push(s));
+    off();
+    expect(m.state).toBe('connected');
+    await m.close();
+    await m.close();
+    expect(kept).toEqual(['closed']);
+    expect(dropped).toEqual([]);
+  });
+
+  test('participants of a free key are empty; bad keys are refused', async () => {
+    const m = new LocalLockManager();
+    expect(await m.participants('free')).toEqual([]);
+    await expect(m.acquire('a/b')).rejects.toThrow(/invalid lock key/);
+    await expect(m.participants('')).rejects.toThrow(/invalid lock key/);
+    await expect(m.requestRevocation('..')).rejects.toThrow(/invalid lock key/);
+  });
 });

@@ -178,3 +178,25 @@ describe('DEFAULT_MERCHANT_RULES', () => {
     expect(Object.isFrozen(DEFAULT_MERCHANT_RULES)).toBe(true);
   });
 });
+
+describe('merchant and match refusals, word for word', () => {
+  it('parseMerchant names each problem', () => {
+    expect(parseMerchant('A\ud800B')).toEqual({ ok: false, error: 'merchant must not contain unpaired surrogates' });
+    expect(parseMerchant('  \t ')).toEqual({ ok: false, error: 'merchant must not be blank' });
+    expect(parseMerchant('A\u0001B')).toEqual({ ok: false, error: 'merchant must not contain control characters' });
+    expect(parseMerchant('A'.repeat(256))).toEqual({ ok: false, error: 'merchant must be at most 255 characters' });
+  });
+
+  it('parseRuleMatch names each problem, including a DE 43 field whose name part is blank', () => {
+    expect(parseRuleMatch(7)).toEqual({ ok: false, error: 'match must be a string' });
+    expect(parseRuleMatch('')).toEqual({ ok: false, error: 'match must not be blank' });
+    const city = 'SAO PAULO BR'.padEnd(15);
+    expect(parseRuleMatch(' '.repeat(25) + city)).toEqual({ ok: false, error: 'match must not be blank' });
+    expect(parseRuleMatch('\u200b'.repeat(25) + city)).toEqual({ ok: false, error: 'match must not be blank' });
+    expect(parseRuleMatch('*')).toEqual({ ok: false, error: 'match must not be only "*"' });
+  });
+
+  it('a rule whose match normalizes to nothing matches no name, not even an empty one', () => {
+    expect(matchMerchantRule('', [{ match: '   ', category: 'MEAL' }])).toBeUndefined();
+  });
+});

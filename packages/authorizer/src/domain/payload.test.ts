@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseAmount } from './money.js';
 import { parseMcc } from './mcc.js';
-import { canonicalCreditPayload, canonicalDebitPayload, payloadHash } from './payload.js';
+import { canonicalCreditPayload, canonicalDebitPayload, canonicalReversalPayload, payloadHash } from './payload.js';
 
 function parsed<T>(result: { ok: true; value: T } | { ok: false; error: string }): T {
   if (!result.ok) throw new Error(result.error);
@@ -94,5 +94,15 @@ describe('canonical payload text (pinned)', () => {
     expect(() => canonicalCreditPayload({ accountId: 'a', category: 'CASH', amount: 1.5 })).toThrow(
       new RangeError('amount must be integer centavos, got 1.5'),
     );
+  });
+});
+
+describe('canonicalReversalPayload', () => {
+  it('is pinned: a format change would change every stored reversal hash', () => {
+    expect(canonicalReversalPayload({ accountId: 'acc-1', originalId: 'tx-1', amount: 10010 })).toBe('["reversal","acc-1","tx-1",10010]');
+    // "All that remains" is another request than any explicit amount.
+    expect(canonicalReversalPayload({ accountId: 'acc-1', originalId: 'tx-1', amount: undefined })).toBe('["reversal","acc-1","tx-1",null]');
+    expect(() => canonicalReversalPayload({ accountId: 'a', originalId: 't', amount: 1.5 })).toThrow(RangeError);
+    expect(canonicalReversalPayload({ accountId: 'a', originalId: 't', amount: 0 })).toBe('["reversal","a","t",0]');
   });
 });

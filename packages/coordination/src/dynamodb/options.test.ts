@@ -38,3 +38,31 @@ describe('resolveDynamoDbOptions', () => {
     expect(() => resolveDynamoDbOptions(options)).toThrow(InvalidArgumentError);
   });
 });
+
+describe('resolveDynamoDbOptions messages and edges', () => {
+  test.each<[DynamoDbLockManagerOptions, string]>([
+    [{ tableName: 'ab', clientConfig }, 'tableName must be 3-255 characters of [a-zA-Z0-9_.-], got "ab"'],
+    [{ tableName }, 'give exactly one of "client" and "clientConfig"'],
+    [{ tableName, client: null as never }, 'client must be a DynamoDBClient'],
+    [{ tableName, client: 'c' as never }, 'client must be a DynamoDBClient'],
+    [{ tableName, client: { send: 1 } as never }, 'client must be a DynamoDBClient'],
+    [{ tableName, clientConfig: null as never }, 'clientConfig must be a DynamoDBClientConfig object'],
+    [{ tableName, clientConfig: 'x' as never }, 'clientConfig must be a DynamoDBClientConfig object'],
+    [{ tableName, clientConfig, keyPrefix: 'k'.repeat(257) }, 'keyPrefix must be a string of at most 256 characters'],
+    [{ tableName, clientConfig, leaseMs: 29 }, 'leaseMs must be a finite number >= 30, got 29'],
+    [{ tableName, clientConfig, retryMinMs: 0 }, 'retryMinMs must be a finite number >= 1, got 0'],
+    [{ tableName, clientConfig, retryMinMs: 5, retryMaxMs: 4 }, 'retryMaxMs must be a finite number >= 5, got 4'],
+    [{ tableName, clientConfig, requestTimeoutMs: '5' as never }, 'requestTimeoutMs must be a finite number >= 1, got 5'],
+  ])('%j', (options, message) => {
+    expect(() => resolveDynamoDbOptions(options)).toThrow(message);
+  });
+
+  test('accepts a 256-character prefix and a DynamoDBClient-like client; keeps the logger; rounds the lease', () => {
+    expect(resolveDynamoDbOptions({ tableName, clientConfig, keyPrefix: 'k'.repeat(256) }).keyPrefix).toHaveLength(256);
+    const client = { send: () => undefined } as never;
+    expect(resolveDynamoDbOptions({ tableName, client }).client).toBe(client);
+    const logger = { debug() {}, info() {}, warn() {}, error() {} };
+    expect(resolveDynamoDbOptions({ tableName, clientConfig, logger }).logger).toBe(logger);
+    expect(resolveDynamoDbOptions({ tableName, clientConfig, leaseMs: 100.6 }).leaseMs).toBe(101);
+  });
+});

@@ -33,3 +33,30 @@ describe('resolveRedisOptions', () => {
     expect(() => resolveRedisOptions(options)).toThrow(InvalidArgumentError);
   });
 });
+
+describe('resolveRedisOptions messages and edges', () => {
+  test.each<[RedisLockManagerOptions, string]>([
+    [{}, 'give exactly one of "url" and "client"'],
+    [{ url: 'http://x' }, 'url must look like "redis://host:port", got "http://x"'],
+    [{ client: null as never }, 'client must be an ioredis client'],
+    [{ client: 'redis' as never }, 'client must be an ioredis client'],
+    [{ client: { eval: 1 } as never }, 'client must be an ioredis client'],
+    [{ url, keyPrefix: 'k'.repeat(257) }, 'keyPrefix must be a string of at most 256 characters, got "' + 'k'.repeat(257) + '"'],
+    [{ url, leaseMs: 29 }, 'leaseMs must be a finite number >= 30, got 29'],
+    [{ url, retryMinMs: 5, retryMaxMs: 4 }, 'retryMaxMs must be a finite number >= 5, got 4'],
+    [{ url, commandTimeoutMs: '5' as never }, 'commandTimeoutMs must be a finite number >= 1, got 5'],
+  ])('%j', (options, message) => {
+    expect(() => resolveRedisOptions(options)).toThrow(message);
+  });
+
+  test('accepts rediss:, an ioredis-like client, a 256-character prefix; keeps the logger; rounds the lease', () => {
+    expect(resolveRedisOptions({ url: 'rediss://h:6380' }).url).toBe('rediss://h:6380');
+    const client = { eval: () => undefined } as never;
+    expect(resolveRedisOptions({ client }).client).toBe(client);
+    expect(resolveRedisOptions({ url, keyPrefix: 'k'.repeat(256) }).keyPrefix).toHaveLength(256);
+    const logger = { debug() {}, info() {}, warn() {}, error() {} };
+    expect(resolveRedisOptions({ url, logger }).logger).toBe(logger);
+    expect(resolveRedisOptions({ url }).logger).toBeDefined();
+    expect(resolveRedisOptions({ url, leaseMs: 100.6 }).leaseMs).toBe(101);
+  });
+});

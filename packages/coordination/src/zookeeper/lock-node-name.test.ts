@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { lockNodePrefix, newAttemptId, parseLockNodeName, sortLockNodes } from './lock-node-name.js';
+import { baseName, lockNodePrefix, newAttemptId, parseLockNodeName, sortLockNodes } from './lock-node-name.js';
 import { resolveOptions, ZOOKEEPER_DEFAULTS } from './options.js';
 
 describe('lock node names', () => {
@@ -33,5 +33,12 @@ describe('ZooKeeperLockManager options', () => {
     [{ connectionString: 'a:1', auth: { user: 'a:b', password: 'x' } }],
   ])('invalid options throw at construction: %j', (options) => {
     expect(() => resolveOptions(options)).toThrow(/must|needs/);
+  });
+});
+
+describe('baseName', () => {
+  test('is the last path segment', () => {
+    expect(baseName('/catraca/locks/k/_c_x-lock-0000000001')).toBe('_c_x-lock-0000000001');
+    expect(baseName('plain')).toBe('plain');
   });
 });
