@@ -54,6 +54,18 @@ export function kustomize(dir: string): Doc[] {
   }
   for (const patch of (k['patches'] ?? []) as Doc[]) {
     if (typeof patch['path'] !== 'string') throw new Error(`${dir}: only file patches are supported`);
+    const target = patch['target'] as Doc | undefined;
+    if (target !== undefined) {
+      // A JSON 6902 patch (a list of operations) applied to the object the target names.
+      const parsed = parseAllDocuments(readFileSync(path.resolve(dir, patch['path']), 'utf8')).map((d) => d.toJS() as unknown);
+      const ops = parsed[0];
+      if (parsed.length !== 1 || !Array.isArray(ops)) throw new Error(`${dir}: patch ${patch['path']} with a target must be a list of operations`);
+      const object = docs.find((d) => d['kind'] === target['kind'] && d['metadata']?.['name'] === target['name']);
+      if (!object) throw new Error(`${dir}: patch ${patch['path']} matches nothing`);
+      const patched = applyJsonPatch(structuredClone(object), ops as Doc[], `${dir}: patch ${patch['path']}`);
+      docs = docs.map((d) => (d === object ? patched : d));
+      continue;
+    }
     for (const p of readDocs(path.resolve(dir, patch['path']))) {
       const target = docs.find((d) => d['kind'] === p['kind'] && d['metadata']?.['name'] === p['metadata']?.['name']);
       if (!target) throw new Error(`${dir}: patch ${patch['path']} matches nothing`);
@@ -108,4 +120,31 @@ function mergeMaps(base: Doc, patch: Doc): Doc {
         : value;
   }
   return out;
+}
+
+/** RFC 6902 `add`, `replace` and `remove` on JSON-pointer paths (`/-` appends to a list): what the overlays use. */
+function applyJsonPatch(doc: Doc, ops: readonly Doc[], where: string): Doc {
+  for (const op of ops) {
+    const keys = String(op['path']).split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = keys.pop();
+    if (last === undefined) throw new Error(`${where}: empty path`);
+    let parent: any = doc;
+    for (const key of keys) {
+      parent = parent?.[key];
+      if (parent === undefined) throw new Error(`${where}: ${op['path']} does not exist`);
+    }
+    if (op['op'] === 'add' && Array.isArray(parent)) {
+      if (last === '-') parent.push(op['value']);
+      else parent.splice(Number(last), 0, op['value']);
+    } else if (op['op'] === 'add' || op['op'] === 'replace') {
+      if (op['op'] === 'replace' && !(last in parent)) throw new Error(`${where}: ${op['path']} does not exist`);
+      parent[last] = op['value'];
+    } else if (op['op'] === 'remove') {
+      if (Array.isArray(parent)) parent.splice(Number(last), 1);
+      else delete parent[last];
+    } else {
+      throw new Error(`${where}: operation ${String(op['op'])} is not supported by this renderer`);
+    }
+  }
+  return doc;
 }
