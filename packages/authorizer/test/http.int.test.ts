@@ -223,6 +223,17 @@ describe('operations', () => {
   });
 });
 
+describe('admin routes with the store down', () => {
+  it('answer 503 store unavailable (retry with the same id), never a 500', async () => {
+    await createAccount(rt, 'down-1', { CASH: '5.00' });
+    await rt.store.close();
+    const credit = await call(rt, 'POST', '/accounts/down-1/credits', { id: 'c-down', category: 'CASH', amount: '1.00' });
+    expect(credit.status).toBe(503);
+    expect(credit.json()).toEqual({ error: 'internal_error', message: 'store unavailable' });
+    expect((await call(rt, 'GET', '/accounts/down-1')).status).toBe(503);
+  });
+});
+
 describe('client credentials', () => {
   it('separates the authorize and admin scopes', async () => {
     const authz = 'a'.repeat(32);

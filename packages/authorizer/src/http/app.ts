@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { Authorizer } from '../service/authorizer.js';
 import type { RuleBook } from '../service/rule-book.js';
 import type { AuditLog } from '../audit/port.js';
+import { StoreUnavailableError } from '../errors.js';
 import type { Store } from '../store/port.js';
 import { auditRoutes } from './audit-trail.js';
 import { parseCredentials } from '../security/credentials.js';
@@ -87,10 +88,14 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     try {
       await next();
     } catch (error) {
-      const status = (error as { status?: number }).status ?? 500;
-      const expose = (error as { expose?: boolean }).expose ?? false;
+      // The store down on an admin route (a read before a credit, say) is a passing condition, like SPEC §3's 07 on
+      // /transactions: 503, retry with the same id; never a 500 that reads as a server defect.
+      const unavailable = error instanceof StoreUnavailableError;
+      const status = (error as { status?: number }).status ?? (unavailable ? 503 : 500);
+      const expose = (error as { expose?: boolean }).expose ?? unavailable;
       ctx.status = status;
-      ctx.body = { error: status >= 500 ? 'internal_error' : 'request_error', message: expose ? (error as Error).message : undefined };
+      const message = unavailable ? 'store unavailable' : (error as Error).message;
+      ctx.body = { error: status >= 500 ? 'internal_error' : 'request_error', message: expose ? message : undefined };
       if (status >= 500) ctx.state.log.error({ err: error, path: ctx.path }, 'request failed');
       else ctx.state.log.debug({ err: error, path: ctx.path, status }, 'request refused');
     } finally {
