@@ -15,7 +15,7 @@
  *   as reversed; every reversal a client saw acknowledged is stored with that answer; every stored one was sent.
  */
 import { CATEGORIES, type Balances, type LedgerEntry, type Store, type TransactionRecord } from '@catraca/authorizer';
-import type { Attempt, CreditOp, DebitOp, ReversalOp } from './load.js';
+import { RETRIED_REASONS, type Attempt, type CreditOp, type DebitOp, type ReversalOp } from './load.js';
 
 export interface CheckInput {
   store: Store;
@@ -242,7 +242,12 @@ export async function checkInvariants(input: CheckInput): Promise<Verdict> {
       reasons.set(key, (reasons.get(key) ?? 0) + 1);
     }
   }
-  for (const [reason, count] of reasons) notes.push(`${count} × 07 ${reason || '(no reason)'} (not a passing condition)`);
+  for (const [key, count] of reasons) {
+    // in_progress and outcome_unknown say the outcome is not known yet: the load retried them with the same id.
+    const reason = key.replace(' (reversal)', '');
+    const why = RETRIED_REASONS.has(reason) ? 'outcome not known yet: retried with the same id' : 'not a passing condition';
+    notes.push(`${count} × 07 ${key || '(no reason)'} (${why})`);
+  }
 
   return { ok: violations.length === 0, violations, checked, notes };
 }

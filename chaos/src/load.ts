@@ -100,7 +100,7 @@ function prng(seed: number): () => number {
 }
 
 /** `07` reasons that say nothing final yet (SPEC §2.3-2.4): passing conditions, and outcomes not known yet. */
-const RETRIED_REASONS = new Set(['deadline_exceeded', 'unavailable', 'in_progress', 'outcome_unknown']);
+export const RETRIED_REASONS: ReadonlySet<string> = new Set(['deadline_exceeded', 'unavailable', 'in_progress', 'outcome_unknown']);
 
 /** An outcome that says nothing was decided yet: retried with the same id, as an acquirer would. */
 function passing(outcome: AttemptOutcome, detail: string): boolean {
